@@ -1,0 +1,98 @@
+"""Deterministic fault injection for the local world.
+
+A fault is a JSON object; a list of them is loaded from `--faults FILE` at start-up or posted to
+`POST /_world/faults` at run time (`DELETE /_world/faults` clears them). Matching fields:
+  bucket       exact bucket name (optional: any bucket)
+  key_regex    Python regular expression searched in the object key (optional: any key)
+  operation    S3 operation name, e.g. "HeadObject" (throttle only; optional: any S3 operation)
+Kinds (`fault`):
+  stay_pending              covered objects stay PENDING forever (never replicated)
+  fail                      replication FAILS (failure reason DstPutObjectNotPermitted)
+  complete_without_replica  the source turns COMPLETED but no replica is ever written
+  delete_replica            the replica is written, then that version is deleted again
+  throttle                  the first `count` matching S3 requests get `503 SlowDown`
+The first matching fault of a kind wins; throttle faults are used up request by request.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica")
+KINDS = REPLICATION_FAULTS + ("throttle",)
+
+
+class FaultError(ValueError):
+    """A fault definition that cannot be used; the message says which field is wrong."""
+
+
+def _validate(raw: dict) -> dict:
+    if not isinstance(raw, dict):
+        raise FaultError(f"a fault must be a JSON object, got {raw!r}")
+    kind = raw.get("fault")
+    if kind not in KINDS:
+        raise FaultError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
+    unknown = set(raw) - {"fault", "bucket", "key_regex", "operation", "count"}
+    if unknown:
+        raise FaultError(f"unknown fault fields {sorted(unknown)}")
+    fault = dict(raw)
+    try:
+        fault["_regex"] = re.compile(raw.get("key_regex") or "")
+    except re.error as error:
+        raise FaultError(f"key_regex {raw.get('key_regex')!r} is not a regular expression: {error}") from error
+    if kind == "throttle":
+        count = raw.get("count")
+        if not isinstance(count, int) or count < 1:
+            raise FaultError("a throttle fault needs a positive integer `count`")
+    return fault
+
+
+class Faults:
+    """The active faults, shared by the engine (replication faults) and the middleware (throttle)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[dict] = []
+
+    def add(self, raw) -> int:
+        new = [_validate(item) for item in (raw if isinstance(raw, list) else [raw])]
+        with self._lock:
+            self._faults.extend(new)
+        return len(new)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def describe(self) -> list[dict]:
+        with self._lock:
+            return [{k: v for k, v in f.items() if not k.startswith("_")} for f in self._faults]
+
+    @staticmethod
+    def _matches(fault: dict, bucket: str | None, key: str | None) -> bool:
+        if fault.get("bucket") and fault["bucket"] != bucket:
+            return False
+        if fault.get("key_regex"):
+            return key is not None and fault["_regex"].search(key) is not None
+        return True
+
+    def replication_fault(self, bucket: str, key: str) -> str | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault["fault"] in REPLICATION_FAULTS and self._matches(fault, bucket, key):
+                    return fault["fault"]
+        return None
+
+    def take_throttle(self, operation: str, bucket: str | None, key: str | None) -> bool:
+        """True when this request must be throttled; uses up one of the fault's `count`."""
+        with self._lock:
+            for fault in self._faults:
+                if fault["fault"] != "throttle" or fault["count"] <= 0:
+                    continue
+                if fault.get("operation") and fault["operation"] != operation:
+                    continue
+                if self._matches(fault, bucket, key):
+                    fault["count"] -= 1
+                    return True
+        return False

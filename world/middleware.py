@@ -1,0 +1,230 @@
+"""WSGI middleware in front of moto: what the local world adds at the HTTP level.
+
+- Fixed access keys act as account A or B (`accounts.py`): the key in the SigV4 credential scope
+  is mapped to moto's `x-moto-account-id`. Other keys (e.g. from sts:AssumeRole) are left to moto,
+  which maps assumed-role keys to the role's account.
+- Throttle faults answer `503 SlowDown` before moto sees the request.
+- GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter).
+- Every request is counted per service and operation (`GET /_world/stats`), so tests and
+  benchmarks can count API calls at the server.
+- `/_world/...` is the control API (health, stats, faults, drain, replication status).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections import Counter
+from urllib.parse import parse_qs
+
+from werkzeug.wsgi import get_input_stream
+
+from .accounts import ACCOUNT_BY_ACCESS_KEY
+from .engine import ReplicationEngine
+from .faults import FaultError, Faults
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+
+_S3_BUCKET_SUBRESOURCES = {
+    "replication": "BucketReplication",
+    "versioning": "BucketVersioning",
+    "policy": "BucketPolicy",
+    "notification": "BucketNotificationConfiguration",
+    "tagging": "BucketTagging",
+    "encryption": "BucketEncryption",
+    "publicAccessBlock": "PublicAccessBlock",
+    "ownershipControls": "BucketOwnershipControls",
+    "location": "BucketLocation",
+    "acl": "BucketAcl",
+    "lifecycle": "BucketLifecycleConfiguration",
+}
+_VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}
+
+
+def _path_key(environ) -> tuple[str | None, str | None]:
+    # WSGI hands the percent-decoded path as latin-1; S3 keys are UTF-8.
+    raw = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    parts = raw.lstrip("/").split("/", 1)
+    bucket = parts[0] or None
+    key = parts[1] if len(parts) > 1 and parts[1] else None
+    return bucket, key
+
+
+def classify_s3(environ) -> tuple[str, str | None, str | None]:
+    """(operation, bucket, key) of a path-style S3 request."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    bucket, key = _path_key(environ)
+    if bucket is None:
+        return "ListBuckets", None, None
+    if key is None:
+        for sub, name in _S3_BUCKET_SUBRESOURCES.items():
+            if sub in query:
+                return _VERB.get(method, method) + name, bucket, None
+        if "versions" in query:
+            return "ListObjectVersions", bucket, None
+        if method == "POST":
+            return ("DeleteObjects" if "delete" in query else "PostObject"), bucket, None
+        by_method = {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}
+        return by_method.get(method, method + "Bucket"), bucket, None
+    if "uploadId" in query:
+        by_method = {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload", "GET": "ListParts"}
+        return by_method.get(method, method + "Multipart"), bucket, key
+    if "uploads" in query:
+        return "CreateMultipartUpload", bucket, key
+    if "tagging" in query:
+        return _VERB.get(method, method) + "ObjectTagging", bucket, key
+    if "acl" in query:
+        return _VERB.get(method, method) + "ObjectAcl", bucket, key
+    if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+        return "CopyObject", bucket, key
+    by_method = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+    return by_method.get(method, method + "Object"), bucket, key
+
+
+def _credential(environ) -> tuple[str | None, str | None]:
+    """(access key id, service) from the SigV4 Authorization header or a presigned query."""
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1), match.group(2)
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    credential = (query.get("X-Amz-Credential") or [""])[0].split("/")
+    if len(credential) >= 4:
+        return credential[0], credential[3]
+    return None, None
+
+
+def _buffer_body(environ) -> bytes:
+    """Reads the request body and puts it back so moto can read it again."""
+    body = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ["wsgi.input_terminated"] = False
+    return body
+
+
+def _query_operation(environ) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        form = parse_qs(_buffer_body(environ).decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    return environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", "")
+
+
+def _respond(start_response, status: str, body: bytes, content_type: str, method: str = "GET"):
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    start_response(status, headers)
+    return [b"" if method == "HEAD" else body]
+
+
+def _json(start_response, payload, status: str = "200 OK"):
+    return _respond(start_response, status, json.dumps(payload).encode(), "application/json")
+
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message>"
+    b"<RequestId>world-throttle</RequestId></Error>"
+)
+
+
+class WorldMiddleware:
+    def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
+        self.app = app
+        self.engine = engine
+        self.faults = faults
+        self.scenario = scenario or {}
+        self._stats: Counter = Counter()
+        self._stats_lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_world/"):
+            return self._control(environ, start_response)
+        access_key, service = _credential(environ)
+        account = ACCOUNT_BY_ACCESS_KEY.get(access_key or "")
+        if account is not None:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
+        bucket = key = body = None
+        if service == "s3":
+            operation, bucket, key = classify_s3(environ)
+        else:
+            operation = _query_operation(environ)
+        with self._stats_lock:
+            self._stats[(service or "unsigned", operation)] += 1
+
+        method = environ.get("REQUEST_METHOD", "GET")
+        if service == "s3":
+            if self.faults.take_throttle(operation, bucket, key):
+                return _respond(start_response, "503 Slow Down", SLOW_DOWN, "application/xml", method)
+            if operation == "GetBucketReplication":
+                stored = self.engine.configuration_xml(bucket)
+                if stored is not None:
+                    return _respond(start_response, "200 OK", stored, "application/xml")
+            if operation == "PutBucketReplication":
+                body = _buffer_body(environ)
+
+        status: list[str] = []
+
+        def capture(status_line, headers, exc_info=None):
+            status.append(status_line)
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            result = self.app(environ, capture)
+        finally:
+            self.engine.request_finished()
+        succeeded = bool(status) and status[0].startswith("2")
+        if succeeded and operation == "PutBucketReplication" and body is not None:
+            self.engine.put_configuration(bucket, body)
+        elif succeeded and operation == "DeleteBucketReplication":
+            self.engine.delete_configuration(bucket)
+        return result
+
+    # --- control API ------------------------------------------------------------------------
+    def _control(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if path == "/_world/health":
+            return _json(start_response, {"ok": True})
+        if path == "/_world/scenario":
+            return _json(start_response, self.scenario)
+        if path == "/_world/stats":
+            if method == "DELETE":
+                with self._stats_lock:
+                    self._stats.clear()
+                return _json(start_response, {"cleared": True})
+            with self._stats_lock:
+                stats: dict[str, dict[str, int]] = {}
+                for (service, operation), count in sorted(self._stats.items()):
+                    stats.setdefault(service, {})[operation] = count
+            return _json(start_response, stats)
+        if path == "/_world/faults":
+            if method == "DELETE":
+                self.faults.clear()
+                return _json(start_response, {"cleared": True})
+            if method == "POST":
+                try:
+                    added = self.faults.add(json.loads(_buffer_body(environ) or b"null"))
+                except (FaultError, json.JSONDecodeError) as error:
+                    return _json(start_response, {"error": str(error)}, "400 Bad Request")
+                return _json(start_response, {"added": added})
+            return _json(start_response, self.faults.describe())
+        if path == "/_world/drain":
+            drained = self.engine.drain(float(query.get("timeout", "10")))
+            return _json(start_response, {"drained": drained}, "200 OK" if drained else "504 Gateway Timeout")
+        if path == "/_world/replication":
+            if "bucket" not in query or "key" not in query:
+                return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")
+            info = self.engine.describe(query["bucket"], query["key"], query.get("versionId"))
+            return _json(start_response, info, "404 Not Found" if "error" in info else "200 OK")
+        return _json(start_response, {"error": f"no such control endpoint {path}"}, "404 Not Found")

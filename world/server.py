@@ -1,0 +1,82 @@
+"""Starts and stops the local world: moto + replication engine + middleware on 127.0.0.1.
+
+`python -m world` (what `make world` runs) serves in the foreground, prints exactly one line
+`READY http://127.0.0.1:PORT` on stdout once it answers, and exits 0 on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from .engine import ReplicationEngine
+from .faults import FaultError, Faults
+from .middleware import WorldMiddleware
+
+
+class World:
+    """One running world. `start()` returns its URL; `stop()` shuts it down."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, replication_delay: float = 1.0):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the local world only listens on loopback")
+        self.faults = Faults()
+        self.engine = ReplicationEngine(replication_delay, self.faults)
+        self.middleware = WorldMiddleware(DomainDispatcherApplication(create_backend_app), self.engine, self.faults)
+        self._server = make_server(host, port, self.middleware, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="world-http", daemon=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+
+    def start(self) -> str:
+        self.engine.start()
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.engine.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m world", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--replication-delay", type=float, default=1.0, help="seconds before a PENDING object is replicated (default 1.0)")
+    parser.add_argument("--faults", help="JSON file with a list of faults to inject (see world/faults.py)")
+    parser.add_argument("--scenario", choices=["classic"], help="build the classic bucket pairs before READY")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="world: %(message)s")
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    world = World(port=args.port, replication_delay=args.replication_delay)
+    if args.faults:
+        try:
+            with open(args.faults, encoding="utf-8") as handle:
+                world.faults.add(json.load(handle))
+        except (OSError, ValueError, FaultError) as error:
+            print(f"world: cannot load faults from {args.faults}: {error}", file=sys.stderr)
+            return 2
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    url = world.start()
+    if args.scenario:
+        from . import scenario
+
+        world.middleware.scenario = scenario.build_classic(url)
+    print(f"READY {url}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    world.stop()
+    return 0
