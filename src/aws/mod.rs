@@ -1,0 +1,101 @@
+//! AWS adapters: the only place that sees SDK types. Each returns domain types.
+//!
+//! [`AwsClients::load`] builds every client once per container from the standard SDK
+//! environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, credentials); the destination S3
+//! client uses the SDK's assume-role provider, which caches credentials until shortly before
+//! they expire (one STS call per container per credential lifetime).
+
+pub mod alerts;
+pub mod cloudwatch;
+pub mod s3;
+
+use crate::config::Config;
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// Session name the destination account sees in CloudTrail for the auditor's HEADs.
+pub const SESSION_NAME: &str = "replication-auditor";
+
+/// Attempts per SDK call (first try + retries with exponential backoff and jitter). Standard
+/// mode also retries 503 SlowDown; after that the object's verdict is `error` and SQS retries.
+pub const MAX_ATTEMPTS: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub source_s3: aws_sdk_s3::Client,
+    pub destination_s3: aws_sdk_s3::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl AwsClients {
+    pub async fn load(config: &Config) -> Self {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(20))
+                    .build(),
+            )
+            .load()
+            .await;
+        Self::from_sdk_config(&base, config).await
+    }
+
+    pub async fn from_sdk_config(base: &SdkConfig, config: &Config) -> Self {
+        let source_s3 =
+            aws_sdk_s3::Client::from_conf(s3_config(base, aws_sdk_s3::config::Builder::from(base)));
+        let destination_s3 = match &config.destination_role_arn {
+            Some(role_arn) => {
+                let mut provider = AssumeRoleProvider::builder(role_arn)
+                    .session_name(SESSION_NAME)
+                    .configure(base);
+                if let Some(external_id) = &config.external_id {
+                    provider = provider.external_id(external_id);
+                }
+                let provider = provider.build().await;
+                let builder =
+                    aws_sdk_s3::config::Builder::from(base).credentials_provider(provider);
+                aws_sdk_s3::Client::from_conf(s3_config(base, builder))
+            }
+            None => source_s3.clone(),
+        };
+        Self {
+            source_s3,
+            destination_s3,
+            cloudwatch: aws_sdk_cloudwatch::Client::new(base),
+            sns: aws_sdk_sns::Client::new(base),
+        }
+    }
+}
+
+/// Path-style addressing whenever an endpoint is configured (local emulators have no
+/// virtual-host DNS); AWS itself keeps the default virtual-hosted style.
+fn s3_config(base: &SdkConfig, builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::Config {
+    builder
+        .force_path_style(base.endpoint_url().is_some())
+        .build()
+}
+
+/// The auditor as deployed: S3 probes, CloudWatch metrics, SNS alerts.
+pub type LiveAuditor =
+    crate::handler::Auditor<s3::S3Probe, cloudwatch::CloudWatchMetrics, alerts::SnsAlerts>;
+
+pub fn live_auditor(
+    config: Config,
+    clients: AwsClients,
+    emf_output: crate::handler::EmfOutput,
+) -> LiveAuditor {
+    crate::handler::Auditor::new(
+        config,
+        s3::S3Probe::new(clients.source_s3, clients.destination_s3),
+        cloudwatch::CloudWatchMetrics::new(clients.cloudwatch),
+        alerts::SnsAlerts::new(clients.sns),
+        emf_output,
+    )
+}

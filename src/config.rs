@@ -1,0 +1,348 @@
+//! Configuration: `AUDITOR_*` environment variables → a validated [`Config`].
+//!
+//! Every variable is a named constant below and a row in the README's configuration table.
+//! Validation collects every problem and reports them together; a value that does not parse
+//! is an error, never silently replaced by a default. AWS endpoints, region and credentials
+//! are not here: the SDK reads its own standard environment (`AWS_ENDPOINT_URL`, …).
+
+use std::fmt;
+use std::time::Duration;
+
+pub const DESTINATION_ROLE_ARN: &str = "AUDITOR_DESTINATION_ROLE_ARN";
+pub const EXTERNAL_ID: &str = "AUDITOR_EXTERNAL_ID";
+pub const DESTINATION_BUCKET: &str = "AUDITOR_DESTINATION_BUCKET";
+pub const METRICS_NAMESPACE: &str = "AUDITOR_METRICS_NAMESPACE";
+pub const METRICS_MODE: &str = "AUDITOR_METRICS_MODE";
+pub const ALERT_TOPIC_ARN: &str = "AUDITOR_ALERT_TOPIC_ARN";
+pub const LATE_AFTER_SECONDS: &str = "AUDITOR_LATE_AFTER_SECONDS";
+pub const PENDING_WAIT_SECONDS: &str = "AUDITOR_PENDING_WAIT_SECONDS";
+pub const MAX_CONCURRENCY: &str = "AUDITOR_MAX_CONCURRENCY";
+pub const ALARM_ON_UNREPLICATED: &str = "AUDITOR_ALARM_ON_UNREPLICATED";
+pub const DEADLINE_MARGIN_MS: &str = "AUDITOR_DEADLINE_MARGIN_MS";
+
+pub const DEFAULT_NAMESPACE: &str = "S3ReplicationAuditor";
+pub const DEFAULT_LATE_AFTER_SECONDS: u64 = 900;
+pub const DEFAULT_PENDING_WAIT_SECONDS: u64 = 10;
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
+
+/// Where metrics go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// One PutMetricData call per invocation.
+    CloudWatch,
+    /// Embedded Metric Format log lines (no API call; CloudWatch Logs extracts them).
+    Emf,
+    /// No metrics (local runs).
+    Off,
+}
+
+/// The validated configuration the handler runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub destination_role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub destination_bucket: Option<String>,
+    pub metrics_namespace: String,
+    pub metrics_mode: MetricsMode,
+    pub alert_topic_arn: Option<String>,
+    pub late_after: Duration,
+    pub pending_wait: Duration,
+    pub max_concurrency: usize,
+    pub alarm_on_unreplicated: bool,
+    pub deadline_margin: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            destination_role_arn: None,
+            external_id: None,
+            destination_bucket: None,
+            metrics_namespace: DEFAULT_NAMESPACE.into(),
+            metrics_mode: MetricsMode::CloudWatch,
+            alert_topic_arn: None,
+            late_after: Duration::from_secs(DEFAULT_LATE_AFTER_SECONDS),
+            pending_wait: Duration::from_secs(DEFAULT_PENDING_WAIT_SECONDS),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            alarm_on_unreplicated: true,
+            deadline_margin: Duration::from_millis(DEFAULT_DEADLINE_MARGIN_MS),
+        }
+    }
+}
+
+/// Every problem found in the environment, reported at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid configuration ({} problem(s)):",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        write!(f, "See the configuration table in README.md.")
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+        let defaults = Config::default();
+
+        let destination_role_arn = get(DESTINATION_ROLE_ARN);
+        if let Some(arn) = &destination_role_arn {
+            if !is_role_arn(arn) {
+                problems.push(format!("{DESTINATION_ROLE_ARN}={arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
+            }
+        }
+        let external_id = get(EXTERNAL_ID);
+        if let Some(id) = &external_id {
+            let valid_chars = id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+            if !(2..=1224).contains(&id.len()) || !valid_chars {
+                problems.push(format!(
+                    "{EXTERNAL_ID} must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]"
+                ));
+            }
+            if destination_role_arn.is_none() {
+                problems.push(format!("{EXTERNAL_ID} is set but {DESTINATION_ROLE_ARN} is not: the external id is only used to assume that role"));
+            }
+        }
+        let destination_bucket = get(DESTINATION_BUCKET);
+        if let Some(bucket) = &destination_bucket {
+            if !is_bucket_name(bucket) {
+                problems.push(format!("{DESTINATION_BUCKET}={bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')"));
+            }
+        }
+        let metrics_namespace = get(METRICS_NAMESPACE).unwrap_or(defaults.metrics_namespace);
+        if metrics_namespace.starts_with("AWS/") || metrics_namespace.len() > 255 {
+            problems.push(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: namespaces starting with AWS/ are reserved and the limit is 255 characters"));
+        }
+        let metrics_mode = match get(METRICS_MODE).as_deref() {
+            None | Some("cloudwatch") => MetricsMode::CloudWatch,
+            Some("emf") => MetricsMode::Emf,
+            Some("off") => MetricsMode::Off,
+            Some(other) => {
+                problems.push(format!(
+                    "{METRICS_MODE}={other:?}: expected cloudwatch, emf or off"
+                ));
+                MetricsMode::CloudWatch
+            }
+        };
+        let alert_topic_arn = get(ALERT_TOPIC_ARN);
+        if let Some(arn) = &alert_topic_arn {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[4].len() != 12 {
+                problems.push(format!("{ALERT_TOPIC_ARN}={arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"));
+            }
+        }
+        let late_after = seconds(
+            &get,
+            LATE_AFTER_SECONDS,
+            DEFAULT_LATE_AFTER_SECONDS,
+            1,
+            &mut problems,
+        );
+        let pending_wait = seconds(
+            &get,
+            PENDING_WAIT_SECONDS,
+            DEFAULT_PENDING_WAIT_SECONDS,
+            0,
+            &mut problems,
+        );
+        let max_concurrency = match get(MAX_CONCURRENCY) {
+            None => DEFAULT_MAX_CONCURRENCY,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{MAX_CONCURRENCY}={raw:?}: expected a whole number from 1 to 256"
+                    ));
+                    DEFAULT_MAX_CONCURRENCY
+                }
+            },
+        };
+        let alarm_on_unreplicated = match get(ALARM_ON_UNREPLICATED).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                problems.push(format!(
+                    "{ALARM_ON_UNREPLICATED}={other:?}: expected true or false"
+                ));
+                true
+            }
+        };
+        let deadline_margin = match get(DEADLINE_MARGIN_MS) {
+            None => defaults.deadline_margin,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(ms) if ms <= 60_000 => Duration::from_millis(ms),
+                _ => {
+                    problems.push(format!(
+                        "{DEADLINE_MARGIN_MS}={raw:?}: expected milliseconds from 0 to 60000"
+                    ));
+                    defaults.deadline_margin
+                }
+            },
+        };
+
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Ok(Config {
+            destination_role_arn,
+            external_id,
+            destination_bucket,
+            metrics_namespace,
+            metrics_mode,
+            alert_topic_arn,
+            late_after,
+            pending_wait,
+            max_concurrency,
+            alarm_on_unreplicated,
+            deadline_margin,
+        })
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    minimum: u64,
+    problems: &mut Vec<String>,
+) -> Duration {
+    match get(name) {
+        None => Duration::from_secs(default),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if n >= minimum && n <= 7 * 24 * 3600 => Duration::from_secs(n),
+            _ => {
+                problems.push(format!(
+                    "{name}={raw:?}: expected whole seconds from {minimum} to 604800"
+                ));
+                Duration::from_secs(default)
+            }
+        },
+    }
+}
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty())
+}
+
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.metrics_namespace, "S3ReplicationAuditor");
+        assert_eq!(config.late_after, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_full_valid_configuration_loads() {
+        let config = load(&[
+            (
+                DESTINATION_ROLE_ARN,
+                "arn:aws:iam::222222222222:role/replication-auditor-read",
+            ),
+            (EXTERNAL_ID, "replication-auditor-local"),
+            (DESTINATION_BUCKET, "acme-screenshots-replica"),
+            (METRICS_MODE, "emf"),
+            (ALERT_TOPIC_ARN, "arn:aws:sns:us-east-1:111111111111:alerts"),
+            (LATE_AFTER_SECONDS, "60"),
+            (PENDING_WAIT_SECONDS, "0"),
+            (MAX_CONCURRENCY, "4"),
+            (ALARM_ON_UNREPLICATED, "false"),
+        ])
+        .unwrap();
+        assert_eq!(config.metrics_mode, MetricsMode::Emf);
+        assert_eq!(config.max_concurrency, 4);
+        assert!(!config.alarm_on_unreplicated);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let error = load(&[
+            (DESTINATION_ROLE_ARN, "my-role"),
+            (LATE_AFTER_SECONDS, "fifteen minutes"),
+            (MAX_CONCURRENCY, "0"),
+            (METRICS_MODE, "xray"),
+            (DESTINATION_BUCKET, "Bad_Bucket"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 5, "{error}");
+        let text = error.to_string();
+        for name in [
+            DESTINATION_ROLE_ARN,
+            LATE_AFTER_SECONDS,
+            MAX_CONCURRENCY,
+            METRICS_MODE,
+            DESTINATION_BUCKET,
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn external_id_without_role_is_a_problem() {
+        let error = load(&[(EXTERNAL_ID, "abc")]).unwrap_err();
+        assert!(error.problems[0].contains(DESTINATION_ROLE_ARN));
+    }
+}

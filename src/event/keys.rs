@@ -1,0 +1,130 @@
+//! S3 event object keys: form-URL-encoded (`+` is a space, `%2B` a plus, UTF-8 bytes
+//! percent-encoded). Decoding is strict — a malformed key is an error, never a guess — which
+//! is why this is not `percent_encoding::percent_decode` (it passes bad sequences through).
+
+use thiserror::Error;
+
+/// S3's limit on key length, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KeyError {
+    #[error("invalid percent-encoding at byte {position} of the event key")]
+    InvalidPercent { position: usize },
+    #[error("the decoded event key is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("the event key is empty")]
+    Empty,
+    #[error("the decoded key is {0} bytes, longer than S3's {MAX_KEY_BYTES}-byte limit")]
+    TooLong(usize),
+}
+
+/// Decodes a key as S3 writes it into event notifications.
+pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .ok_or(KeyError::InvalidPercent { position: i })?;
+                let value = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or(KeyError::InvalidPercent { position: i })?;
+                out.push(value);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    let key = String::from_utf8(out).map_err(|_| KeyError::InvalidUtf8)?;
+    if key.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(KeyError::TooLong(key.len()));
+    }
+    Ok(key)
+}
+
+/// Encodes a key the way S3 event notifications do (used for sample events and tests).
+pub fn encode_event_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for &byte in key.as_bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_is_a_space_and_percent_2b_is_a_plus() {
+        assert_eq!(
+            decode_event_key("Screen+Shot+1%2B1.png").unwrap(),
+            "Screen Shot 1+1.png"
+        );
+    }
+
+    #[test]
+    fn unicode_and_percent_signs_decode() {
+        assert_eq!(
+            decode_event_key("caf%C3%A9/100%25+done.txt").unwrap(),
+            "café/100% done.txt"
+        );
+    }
+
+    #[test]
+    fn slashes_are_kept() {
+        assert_eq!(decode_event_key("a/b/c").unwrap(), "a/b/c");
+    }
+
+    #[test]
+    fn malformed_sequences_are_errors() {
+        assert_eq!(
+            decode_event_key("bad%2"),
+            Err(KeyError::InvalidPercent { position: 3 })
+        );
+        assert_eq!(
+            decode_event_key("bad%zzx"),
+            Err(KeyError::InvalidPercent { position: 3 })
+        );
+        assert_eq!(decode_event_key("%FF%FE"), Err(KeyError::InvalidUtf8));
+        assert_eq!(decode_event_key(""), Err(KeyError::Empty));
+    }
+
+    #[test]
+    fn keys_beyond_1024_bytes_are_rejected() {
+        assert!(decode_event_key(&"a".repeat(1024)).is_ok());
+        assert_eq!(
+            decode_event_key(&"a".repeat(1025)),
+            Err(KeyError::TooLong(1025))
+        );
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        for key in [
+            "Screen Shot 2026.png",
+            "1+1=2",
+            "ünï/cødé 100%",
+            "a?b&c=d#e",
+            "  spaced  ",
+        ] {
+            assert_eq!(decode_event_key(&encode_event_key(key)).unwrap(), key);
+        }
+    }
+}

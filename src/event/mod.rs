@@ -1,0 +1,631 @@
+//! Event decoding: every trigger shape the auditor accepts → a [`Batch`] of [`Item`]s.
+//!
+//! Accepted shapes (see README "Event shapes"):
+//! - S3 event notification (`Records[].s3`), including S3 replication events
+//!   (`Replication:OperationFailedReplication`, …) with their `replicationEventData`;
+//! - SQS (`Records[].body`) whose bodies hold an S3 event, an `s3:TestEvent`, an SNS
+//!   notification wrapping an S3 event, an EventBridge event or a manual payload;
+//! - SNS (`Records[].Sns.Message`) wrapping an S3 event;
+//! - EventBridge `Object Created` from `aws.s3`;
+//! - a manual payload `{"bucket": "...", "key": "...", "version_id": "..."}` (key not encoded),
+//!   or `{"objects": [ {…}, … ]}`.
+//!
+//! Every record becomes exactly one item per object it names: something to audit, a skip with
+//! a reason (deletes, test events, other event types), or a rejection with a clear error
+//! (malformed record). Only a payload of no known shape at all is an [`EventError`].
+
+pub mod keys;
+
+use crate::audit::{ObjectRef, Origin, ReplicationEvent, ReplicationEventKind};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::s3::S3EventRecord;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// The shape that carried the batch; decides the response format (SQS partial batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    S3,
+    Sqs,
+    Sns,
+    EventBridge,
+    Manual,
+}
+
+/// What one record (or one object inside a record) asks of the auditor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Audit(ObjectRef),
+    /// Acknowledged, not audited (delete events, `s3:TestEvent`, …).
+    Skip(String),
+    /// Malformed: cannot be audited; the string says what is wrong.
+    Reject(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// SQS `messageId` (the partial-batch item identifier), when the trigger is SQS.
+    pub message_id: Option<String>,
+    /// Where in the event this came from, for messages (`Records[3]`).
+    pub origin: String,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub trigger: Trigger,
+    pub items: Vec<Item>,
+}
+
+pub const ACCEPTED_SHAPES: &str = "an S3 event notification ({\"Records\":[{\"s3\":…}]}), an SQS event ({\"Records\":[{\"messageId\",\"body\"}]}), an SNS event ({\"Records\":[{\"Sns\":{\"Message\"}}]}), an EventBridge \"Object Created\" event from aws.s3, an s3:TestEvent, or a manual payload ({\"bucket\",\"key\",\"version_id\"} or {\"objects\":[…]})";
+
+#[derive(Debug, Error, PartialEq)]
+pub enum EventError {
+    #[error("the event is {0}, not a JSON object; expected {ACCEPTED_SHAPES}")]
+    NotAnObject(&'static str),
+    #[error("unrecognised event shape (top-level fields: {fields}); expected {ACCEPTED_SHAPES}")]
+    UnknownShape { fields: String },
+}
+
+/// Decodes a whole Lambda payload.
+pub fn decode(event: &Value) -> Result<Batch, EventError> {
+    let Some(object) = event.as_object() else {
+        return Err(EventError::NotAnObject(json_type(event)));
+    };
+    if let Some(records) = object.get("Records") {
+        let Some(records) = records.as_array() else {
+            return Err(unknown_shape(object));
+        };
+        let trigger = records.first().map(record_trigger).unwrap_or(Trigger::S3);
+        let mut items = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            let origin = format!("Records[{index}]");
+            match trigger {
+                Trigger::Sqs => decode_sqs_record(record, &origin, &mut items),
+                Trigger::Sns => decode_sns_record(record, &origin, &mut items),
+                _ => items.push(decode_s3_record(record, None, origin)),
+            }
+        }
+        return Ok(Batch { trigger, items });
+    }
+    if object.contains_key("detail-type") {
+        return Ok(Batch {
+            trigger: Trigger::EventBridge,
+            items: vec![decode_eventbridge(event, None, "event".into())],
+        });
+    }
+    if is_test_event(object) {
+        return Ok(Batch {
+            trigger: Trigger::S3,
+            items: vec![test_event_item(None, "event".into())],
+        });
+    }
+    if object.contains_key("bucket") || object.contains_key("objects") {
+        let mut items = Vec::new();
+        decode_manual(object, None, "event", &mut items);
+        return Ok(Batch {
+            trigger: Trigger::Manual,
+            items,
+        });
+    }
+    Err(unknown_shape(object))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn unknown_shape(object: &Map<String, Value>) -> EventError {
+    let mut fields: Vec<&str> = object.keys().map(String::as_str).take(10).collect();
+    if fields.is_empty() {
+        fields.push("none");
+    }
+    EventError::UnknownShape {
+        fields: fields.join(", "),
+    }
+}
+
+fn record_trigger(record: &Value) -> Trigger {
+    let source = record
+        .get("eventSource")
+        .or_else(|| record.get("EventSource"))
+        .and_then(Value::as_str);
+    match source {
+        Some("aws:sqs") => Trigger::Sqs,
+        Some("aws:sns") => Trigger::Sns,
+        Some(_) => Trigger::S3,
+        None if record.get("body").is_some() || record.get("messageId").is_some() => Trigger::Sqs,
+        None if record.get("Sns").is_some() => Trigger::Sns,
+        None => Trigger::S3,
+    }
+}
+
+fn is_test_event(object: &Map<String, Value>) -> bool {
+    object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
+}
+
+fn test_event_item(message_id: Option<String>, origin: String) -> Item {
+    Item {
+        message_id,
+        origin,
+        content: Content::Skip(
+            "s3:TestEvent: S3 confirming the notification configuration; nothing to audit".into(),
+        ),
+    }
+}
+
+fn reject(message_id: Option<String>, origin: String, why: impl Into<String>) -> Item {
+    Item {
+        message_id,
+        origin,
+        content: Content::Reject(why.into()),
+    }
+}
+
+fn decode_sqs_record(record: &Value, origin: &str, items: &mut Vec<Item>) {
+    let message_id = record
+        .get("messageId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let origin = match &message_id {
+        Some(id) => format!("{origin} (SQS message {id})"),
+        None => origin.to_string(),
+    };
+    let Some(body) = record.get("body").and_then(Value::as_str) else {
+        items.push(reject(
+            message_id,
+            origin,
+            "SQS record has no string `body`",
+        ));
+        return;
+    };
+    decode_embedded(body, message_id, &origin, items, 0);
+}
+
+fn decode_sns_record(record: &Value, origin: &str, items: &mut Vec<Item>) {
+    match record
+        .get("Sns")
+        .and_then(|sns| sns.get("Message"))
+        .and_then(Value::as_str)
+    {
+        Some(message) => decode_embedded(message, None, origin, items, 0),
+        None => items.push(reject(
+            None,
+            origin.to_string(),
+            "SNS record has no string `Sns.Message`",
+        )),
+    }
+}
+
+/// A JSON document carried as a string (SQS body, SNS message), possibly nested once more.
+fn decode_embedded(
+    text: &str,
+    message_id: Option<String>,
+    origin: &str,
+    items: &mut Vec<Item>,
+    depth: u8,
+) {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => {
+            items.push(reject(
+                message_id,
+                origin.to_string(),
+                format!("message body is not JSON: {error}"),
+            ));
+            return;
+        }
+    };
+    let Some(object) = value.as_object() else {
+        items.push(reject(
+            message_id,
+            origin.to_string(),
+            format!("message body is {}, not a JSON object", json_type(&value)),
+        ));
+        return;
+    };
+    if object.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
+        match object.get("Message").and_then(Value::as_str) {
+            Some(message) => decode_embedded(message, message_id, origin, items, depth + 1),
+            None => items.push(reject(
+                message_id,
+                origin.to_string(),
+                "SNS notification has no string `Message`",
+            )),
+        }
+        return;
+    }
+    if is_test_event(object) {
+        items.push(test_event_item(message_id, origin.to_string()));
+        return;
+    }
+    if let Some(records) = object.get("Records").and_then(Value::as_array) {
+        if records.is_empty() {
+            items.push(Item {
+                message_id: message_id.clone(),
+                origin: origin.to_string(),
+                content: Content::Skip("S3 event with no records".into()),
+            });
+        }
+        for (index, record) in records.iter().enumerate() {
+            items.push(decode_s3_record(
+                record,
+                message_id.clone(),
+                format!("{origin} Records[{index}]"),
+            ));
+        }
+        return;
+    }
+    if object.contains_key("detail-type") {
+        items.push(decode_eventbridge(&value, message_id, origin.to_string()));
+        return;
+    }
+    if object.contains_key("bucket") || object.contains_key("objects") {
+        decode_manual(object, message_id, origin, items);
+        return;
+    }
+    items.push(reject(
+        message_id,
+        origin.to_string(),
+        format!("{}", unknown_shape(object)),
+    ));
+}
+
+fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) -> Item {
+    let parsed: S3EventRecord = match serde_json::from_value(record.clone()) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return reject(
+                message_id,
+                origin,
+                format!("malformed S3 event record: {error}"),
+            )
+        }
+    };
+    let name = parsed.event_name.clone().unwrap_or_default();
+    let name = name.strip_prefix("s3:").unwrap_or(&name);
+    let origin_kind = if name.starts_with("ObjectCreated:") {
+        Origin::Created
+    } else if let Some(kind) = name.strip_prefix("Replication:") {
+        match ReplicationEventKind::parse(kind) {
+            Some(kind) => Origin::Replication(replication_event_data(record, kind)),
+            None => {
+                return skip(
+                    message_id,
+                    origin,
+                    format!("replication event {name} is not one the auditor acts on"),
+                )
+            }
+        }
+    } else if name.is_empty() {
+        return reject(message_id, origin, "S3 event record has no eventName");
+    } else if name.starts_with("ObjectRemoved:") {
+        return skip(
+            message_id,
+            origin,
+            format!("{name}: deletions are not audited (the object is gone on purpose)"),
+        );
+    } else {
+        return skip(
+            message_id,
+            origin,
+            format!("{name}: not an object creation or replication event; not audited"),
+        );
+    };
+    let Some(bucket) = parsed.s3.bucket.name.filter(|b| !b.is_empty()) else {
+        return reject(message_id, origin, "S3 event record has no s3.bucket.name");
+    };
+    let Some(raw_key) = parsed.s3.object.key else {
+        return reject(message_id, origin, "S3 event record has no s3.object.key");
+    };
+    let key = match keys::decode_event_key(&raw_key) {
+        Ok(key) => key,
+        Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
+    };
+    let object = ObjectRef {
+        bucket,
+        key,
+        version_id: parsed.s3.object.version_id.filter(|v| !v.is_empty()),
+        event_time: Some(parsed.event_time),
+        origin: origin_kind,
+    };
+    Item {
+        message_id,
+        origin,
+        content: Content::Audit(object),
+    }
+}
+
+fn skip(message_id: Option<String>, origin: String, why: String) -> Item {
+    Item {
+        message_id,
+        origin,
+        content: Content::Skip(why),
+    }
+}
+
+fn replication_event_data(record: &Value, kind: ReplicationEventKind) -> ReplicationEvent {
+    let data = record.get("replicationEventData");
+    let field = |name: &str| {
+        data.and_then(|d| d.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    ReplicationEvent {
+        kind,
+        failure_reason: field("failureReason").filter(|r| !r.is_empty()),
+        destination_bucket: field("destinationBucket")
+            .map(|b| crate::audit::rules::bucket_name_from_arn(&b)),
+        rule_id: field("replicationRuleId"),
+    }
+}
+
+fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String) -> Item {
+    let event: EventBridgeEvent<Value> = match serde_json::from_value(value.clone()) {
+        Ok(event) => event,
+        Err(error) => {
+            return reject(
+                message_id,
+                origin,
+                format!("malformed EventBridge event: {error}"),
+            )
+        }
+    };
+    if event.source != "aws.s3" {
+        return reject(
+            message_id,
+            origin,
+            format!("EventBridge event from {:?}, not aws.s3", event.source),
+        );
+    }
+    if event.detail_type != "Object Created" {
+        return skip(
+            message_id,
+            origin,
+            format!(
+                "EventBridge {:?}: not an object creation; not audited",
+                event.detail_type
+            ),
+        );
+    }
+    let text = |pointer: &str| {
+        event
+            .detail
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let Some(bucket) = text("/bucket/name").filter(|b| !b.is_empty()) else {
+        return reject(
+            message_id,
+            origin,
+            "EventBridge Object Created event has no detail.bucket.name",
+        );
+    };
+    let Some(raw_key) = text("/object/key") else {
+        return reject(
+            message_id,
+            origin,
+            "EventBridge Object Created event has no detail.object.key",
+        );
+    };
+    let key = match keys::decode_event_key(&raw_key) {
+        Ok(key) => key,
+        Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
+    };
+    let object = ObjectRef {
+        bucket,
+        key,
+        version_id: text("/object/version-id").filter(|v| !v.is_empty()),
+        event_time: event.time,
+        origin: Origin::Created,
+    };
+    Item {
+        message_id,
+        origin,
+        content: Content::Audit(object),
+    }
+}
+
+fn decode_manual(
+    object: &Map<String, Value>,
+    message_id: Option<String>,
+    origin: &str,
+    items: &mut Vec<Item>,
+) {
+    if let Some(objects) = object.get("objects") {
+        let Some(objects) = objects.as_array() else {
+            items.push(reject(
+                message_id,
+                origin.to_string(),
+                "manual payload: `objects` must be an array",
+            ));
+            return;
+        };
+        for (index, entry) in objects.iter().enumerate() {
+            let origin = format!("{origin} objects[{index}]");
+            match entry.as_object() {
+                Some(entry) => items.push(manual_item(entry, message_id.clone(), origin)),
+                None => items.push(reject(
+                    message_id.clone(),
+                    origin,
+                    "manual payload entry is not an object",
+                )),
+            }
+        }
+        return;
+    }
+    items.push(manual_item(object, message_id, origin.to_string()));
+}
+
+fn manual_item(entry: &Map<String, Value>, message_id: Option<String>, origin: String) -> Item {
+    let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+    let Some(bucket) = text("bucket").filter(|b| !b.is_empty()) else {
+        return reject(message_id, origin, "manual payload needs a string `bucket`");
+    };
+    let Some(key) = text("key").filter(|k| !k.is_empty()) else {
+        return reject(
+            message_id,
+            origin,
+            "manual payload needs a non-empty string `key` (not URL-encoded)",
+        );
+    };
+    if key.len() > keys::MAX_KEY_BYTES {
+        return reject(
+            message_id,
+            origin,
+            format!("{}", keys::KeyError::TooLong(key.len())),
+        );
+    }
+    let version_id = text("version_id")
+        .or_else(|| text("versionId"))
+        .filter(|v| !v.is_empty());
+    let object = ObjectRef {
+        bucket,
+        key,
+        version_id,
+        event_time: None,
+        origin: Origin::Manual,
+    };
+    Item {
+        message_id,
+        origin,
+        content: Content::Audit(object),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn s3_record(name: &str, key: &str) -> Value {
+        json!({
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-11-24T10:00:00.000Z", "eventName": name,
+            "userIdentity": {"principalId": "AWS:X"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
+            "responseElements": {}, "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+            "bucket": {"name": "src", "ownerIdentity": {"principalId": "X"}, "arn": "arn:aws:s3:::src"},
+            "object": {"key": key, "size": 3, "eTag": "e", "versionId": "v1", "sequencer": "1"}}
+        })
+    }
+
+    fn audited(batch: &Batch) -> Vec<&ObjectRef> {
+        batch
+            .items
+            .iter()
+            .filter_map(|i| match &i.content {
+                Content::Audit(o) => Some(o),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn direct_s3_event_decodes_keys() {
+        let batch =
+            decode(&json!({"Records": [s3_record("ObjectCreated:Put", "Screen+Shot%2B1.png")]}))
+                .unwrap();
+        assert_eq!(batch.trigger, Trigger::S3);
+        let objects = audited(&batch);
+        assert_eq!(objects[0].key, "Screen Shot+1.png");
+        assert_eq!(objects[0].version_id.as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn sqs_wrapping_s3_and_sns_and_test_events() {
+        let s3_body = json!({"Records": [s3_record("ObjectCreated:Put", "a")]}).to_string();
+        let sns_body = json!({"Type": "Notification", "Message": s3_body.clone()}).to_string();
+        let test_body = json!({"Event": "s3:TestEvent", "Bucket": "src"}).to_string();
+        let event = json!({"Records": [
+            {"messageId": "m1", "body": s3_body, "eventSource": "aws:sqs"},
+            {"messageId": "m2", "body": sns_body, "eventSource": "aws:sqs"},
+            {"messageId": "m3", "body": test_body, "eventSource": "aws:sqs"},
+            {"messageId": "m4", "body": "{not json", "eventSource": "aws:sqs"},
+        ]});
+        let batch = decode(&event).unwrap();
+        assert_eq!(batch.trigger, Trigger::Sqs);
+        assert_eq!(audited(&batch).len(), 2);
+        assert!(matches!(batch.items[2].content, Content::Skip(_)));
+        assert_eq!(batch.items[3].message_id.as_deref(), Some("m4"));
+        assert!(
+            matches!(&batch.items[3].content, Content::Reject(why) if why.contains("not JSON"))
+        );
+    }
+
+    #[test]
+    fn deletes_are_skipped_not_audited() {
+        let batch = decode(&json!({"Records": [s3_record("ObjectRemoved:Delete", "a")]})).unwrap();
+        assert!(matches!(&batch.items[0].content, Content::Skip(why) if why.contains("deletions")));
+    }
+
+    #[test]
+    fn replication_failure_carries_reason_and_destination() {
+        let mut record = s3_record("Replication:OperationFailedReplication", "a");
+        record["replicationEventData"] = json!({"replicationRuleId": "r", "destinationBucket": "arn:aws:s3:::dst", "s3Operation": "OBJECT_PUT", "requestTime": "2026-11-24T10:00:00Z", "failureReason": "DstPutObjectNotPermitted"});
+        let batch = decode(&json!({"Records": [record]})).unwrap();
+        let object = audited(&batch)[0];
+        match &object.origin {
+            Origin::Replication(event) => {
+                assert_eq!(
+                    event.failure_reason.as_deref(),
+                    Some("DstPutObjectNotPermitted")
+                );
+                assert_eq!(event.destination_bucket.as_deref(), Some("dst"));
+            }
+            other => panic!("unexpected origin {other:?}"),
+        }
+    }
+
+    #[test]
+    fn eventbridge_object_created() {
+        let event = json!({"version": "0", "id": "1", "detail-type": "Object Created", "source": "aws.s3", "account": "111111111111",
+            "time": "2026-11-24T10:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"bucket": {"name": "src"}, "object": {"key": "a+b", "version-id": "v9"}}});
+        let batch = decode(&event).unwrap();
+        assert_eq!(batch.trigger, Trigger::EventBridge);
+        assert_eq!(audited(&batch)[0].key, "a b");
+    }
+
+    #[test]
+    fn manual_payloads_take_keys_literally() {
+        let batch = decode(&json!({"bucket": "src", "key": "a+b %41", "version_id": "v"})).unwrap();
+        assert_eq!(audited(&batch)[0].key, "a+b %41");
+        let many = decode(&json!({"objects": [{"bucket": "src", "key": "a"}, {"bucket": "src"}]}))
+            .unwrap();
+        assert_eq!(audited(&many).len(), 1);
+        assert!(matches!(many.items[1].content, Content::Reject(_)));
+    }
+
+    #[test]
+    fn unknown_shapes_name_what_is_accepted() {
+        let error = decode(&json!({"hello": 1})).unwrap_err();
+        assert!(error.to_string().contains("hello"));
+        assert!(error.to_string().contains("EventBridge"));
+        assert_eq!(
+            decode(&json!([1])).unwrap_err(),
+            EventError::NotAnObject("an array")
+        );
+    }
+
+    #[test]
+    fn malformed_records_are_rejected_not_dropped() {
+        let batch = decode(
+            &json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
+        )
+        .unwrap();
+        assert_eq!(batch.items.len(), 1);
+        assert!(
+            matches!(&batch.items[0].content, Content::Reject(why) if why.contains("malformed"))
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! s3-replication-auditor: audits S3 cross-account replication object by object.
+//!
+//! The crate is a hexagon: [`event`] turns every trigger shape into object references,
+//! [`audit`] decides a verdict per object and destination without touching AWS, [`aws`] holds
+//! every SDK call (S3 probes, assumed-role credentials, CloudWatch, SNS) behind narrow traits,
+//! [`handler`] wires one invocation together (event → audit → metrics, alerts → response),
+//! and [`cli`] is the command line around the same handler. [`config`] turns `AUDITOR_*`
+//! environment variables into a validated [`config::Config`].
+
+pub mod alert;
+pub mod audit;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod handler;
+pub mod metrics;
+pub mod ports;
+pub mod report;
+pub mod runtime;

@@ -1,0 +1,250 @@
+//! Metrics as data: findings → CloudWatch datapoints, and their Embedded Metric Format lines.
+//!
+//! Per (SourceBucket, DestinationBucket) pair seen in an invocation: `ObjectsAudited`, one
+//! count per verdict (zeros included, so dashboards and alarms see continuous data) and
+//! `ReplicationLag` (seconds; the largest lag of a replicated object or age of a pending one).
+//! Each datapoint is also emitted with `SourceBucket` alone, the roll-up the shipped alarms
+//! watch (an unreplicated object may have no destination at all).
+
+use crate::audit::{Finding, Verdict};
+use serde_json::{json, Map, Value};
+
+pub const OBJECTS_AUDITED: &str = "ObjectsAudited";
+pub const REPLICATION_LAG: &str = "ReplicationLag";
+pub const SOURCE_BUCKET: &str = "SourceBucket";
+pub const DESTINATION_BUCKET: &str = "DestinationBucket";
+/// Dimension value when a finding has no destination (e.g. no rule covers the key).
+pub const NO_DESTINATION: &str = "none";
+/// PutMetricData accepts at most this many datapoints per call.
+pub const MAX_DATUMS_PER_CALL: usize = 1000;
+
+/// Every metric name the auditor publishes (infra alarms are checked against this list).
+pub fn metric_names() -> Vec<&'static str> {
+    let mut names = vec![OBJECTS_AUDITED, REPLICATION_LAG];
+    names.extend(Verdict::ALL.iter().map(|v| v.metric_name()));
+    names
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Seconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Seconds => "Seconds",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDatum {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub value: f64,
+    pub dimensions: Vec<(&'static str, String)>,
+}
+
+/// Pair totals for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairMetrics {
+    pub source_bucket: String,
+    pub destination_bucket: String,
+    pub audited: u64,
+    pub counts: Vec<(Verdict, u64)>,
+    pub lag_seconds: Option<f64>,
+}
+
+/// Groups findings per (source, destination), in first-seen order.
+pub fn aggregate(findings: &[Finding]) -> Vec<PairMetrics> {
+    let mut pairs: Vec<PairMetrics> = Vec::new();
+    for finding in findings {
+        let destination = finding
+            .destination_bucket
+            .clone()
+            .unwrap_or_else(|| NO_DESTINATION.to_string());
+        let index = match pairs.iter().position(|p| {
+            p.source_bucket == finding.source_bucket && p.destination_bucket == destination
+        }) {
+            Some(index) => index,
+            None => {
+                pairs.push(PairMetrics {
+                    source_bucket: finding.source_bucket.clone(),
+                    destination_bucket: destination,
+                    audited: 0,
+                    counts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
+                    lag_seconds: None,
+                });
+                pairs.len() - 1
+            }
+        };
+        let pair = &mut pairs[index];
+        pair.audited += 1;
+        if let Some(count) = pair.counts.iter_mut().find(|(v, _)| *v == finding.verdict) {
+            count.1 += 1;
+        }
+        let lag = match finding.verdict {
+            Verdict::Replicated => finding.lag_seconds,
+            Verdict::Pending | Verdict::Late => finding.age_seconds,
+            _ => None,
+        };
+        if let Some(lag) = lag {
+            pair.lag_seconds = Some(
+                pair.lag_seconds
+                    .map_or(lag, |current: f64| current.max(lag)),
+            );
+        }
+    }
+    pairs
+}
+
+/// CloudWatch datapoints: each pair's values with both dimension sets.
+pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
+    let mut out = Vec::new();
+    for pair in pairs {
+        let both = vec![
+            (SOURCE_BUCKET, pair.source_bucket.clone()),
+            (DESTINATION_BUCKET, pair.destination_bucket.clone()),
+        ];
+        let source_only = vec![(SOURCE_BUCKET, pair.source_bucket.clone())];
+        for dimensions in [both, source_only] {
+            out.push(MetricDatum {
+                name: OBJECTS_AUDITED,
+                unit: Unit::Count,
+                value: pair.audited as f64,
+                dimensions: dimensions.clone(),
+            });
+            for (verdict, count) in &pair.counts {
+                out.push(MetricDatum {
+                    name: verdict.metric_name(),
+                    unit: Unit::Count,
+                    value: *count as f64,
+                    dimensions: dimensions.clone(),
+                });
+            }
+            if let Some(lag) = pair.lag_seconds {
+                out.push(MetricDatum {
+                    name: REPLICATION_LAG,
+                    unit: Unit::Seconds,
+                    value: lag,
+                    dimensions: dimensions.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One Embedded Metric Format line per pair (CloudWatch Logs turns them into metrics).
+pub fn emf_lines(namespace: &str, pairs: &[PairMetrics], timestamp_ms: i64) -> Vec<String> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let mut definitions = vec![json!({"Name": OBJECTS_AUDITED, "Unit": "Count"})];
+            let mut line = Map::new();
+            line.insert(
+                SOURCE_BUCKET.into(),
+                Value::from(pair.source_bucket.clone()),
+            );
+            line.insert(
+                DESTINATION_BUCKET.into(),
+                Value::from(pair.destination_bucket.clone()),
+            );
+            line.insert(OBJECTS_AUDITED.into(), Value::from(pair.audited));
+            for (verdict, count) in &pair.counts {
+                definitions.push(json!({"Name": verdict.metric_name(), "Unit": "Count"}));
+                line.insert(verdict.metric_name().into(), Value::from(*count));
+            }
+            if let Some(lag) = pair.lag_seconds {
+                definitions.push(json!({"Name": REPLICATION_LAG, "Unit": "Seconds"}));
+                line.insert(REPLICATION_LAG.into(), Value::from(lag));
+            }
+            line.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [[SOURCE_BUCKET, DESTINATION_BUCKET], [SOURCE_BUCKET]],
+                        "Metrics": definitions,
+                    }]
+                }),
+            );
+            Value::Object(line).to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Detail;
+
+    fn finding(dest: Option<&str>, verdict: Verdict, lag: Option<f64>) -> Finding {
+        Finding {
+            source_bucket: "src".into(),
+            key: "k".into(),
+            version_id: None,
+            destination_bucket: dest.map(str::to_string),
+            source_status: None,
+            verdict,
+            alarming: false,
+            detail: Detail::new("x"),
+            destination: None,
+            age_seconds: Some(3.0),
+            lag_seconds: lag,
+        }
+    }
+
+    #[test]
+    fn counts_per_pair_and_verdict_with_max_lag() {
+        let findings = vec![
+            finding(Some("dst"), Verdict::Replicated, Some(2.0)),
+            finding(Some("dst"), Verdict::Replicated, Some(7.0)),
+            finding(Some("dst"), Verdict::Missing, None),
+            finding(None, Verdict::Unreplicated, None),
+        ];
+        let pairs = aggregate(&findings);
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].audited, 3);
+        assert!(pairs[0].counts.contains(&(Verdict::Replicated, 2)));
+        assert!(pairs[0].counts.contains(&(Verdict::Missing, 1)));
+        assert_eq!(pairs[0].lag_seconds, Some(7.0));
+        assert_eq!(pairs[1].destination_bucket, NO_DESTINATION);
+    }
+
+    #[test]
+    fn every_pair_yields_both_dimension_sets() {
+        let pairs = aggregate(&[finding(Some("dst"), Verdict::Failed, None)]);
+        let data = datums(&pairs);
+        // ObjectsAudited + 9 verdicts, twice (no lag for a failed object)
+        assert_eq!(data.len(), 20);
+        let failed: Vec<_> = data.iter().filter(|d| d.name == "Failed").collect();
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|d| d.value == 1.0));
+        assert_eq!(
+            failed[1].dimensions,
+            vec![(SOURCE_BUCKET, "src".to_string())]
+        );
+    }
+
+    #[test]
+    fn emf_lines_are_valid_json_with_the_namespace() {
+        let pairs = aggregate(&[finding(Some("dst"), Verdict::Late, None)]);
+        let line: Value = serde_json::from_str(&emf_lines("NS", &pairs, 1)[0]).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "NS");
+        assert_eq!(line["Late"], 1);
+        assert_eq!(line["ReplicationLag"], 3.0);
+    }
+
+    #[test]
+    fn metric_names_cover_every_verdict() {
+        let names = metric_names();
+        assert!(names.contains(&"AuditErrors"));
+        assert!(names.contains(&"SourceGone"));
+        assert_eq!(names.len(), 11);
+    }
+}

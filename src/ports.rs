@@ -1,0 +1,61 @@
+//! The narrow capabilities the handler needs from the outside world, in domain types.
+//!
+//! `crate::aws` implements them with the AWS SDK; handler tests implement them in memory.
+
+use crate::alert::AlertMessage;
+use crate::audit::rules::ReplicationRules;
+use crate::audit::{Probe, ProbeError};
+use crate::metrics::MetricDatum;
+use std::future::Future;
+use thiserror::Error;
+
+/// HEADs objects and reads replication configurations.
+pub trait ObjectProbe: Send + Sync {
+    /// HEAD in the source account (the auditor's own credentials).
+    fn head_source(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Probe> + Send;
+    /// HEAD in the destination account (the assumed audit role).
+    fn head_destination(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Probe> + Send;
+    /// The source bucket's replication rules; `Ok(None)` when it has no configuration.
+    fn replication_rules(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<Option<ReplicationRules>, ProbeError>> + Send;
+}
+
+/// Publishing failed; `source` keeps the SDK error for the log.
+#[derive(Debug, Error)]
+#[error("{operation} failed: {source}")]
+pub struct PublishError {
+    pub operation: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Sends metric datapoints (at most one call per 1000 datapoints).
+pub trait MetricsPublisher: Send + Sync {
+    /// Returns the number of API calls made.
+    fn put(
+        &self,
+        namespace: &str,
+        data: &[MetricDatum],
+    ) -> impl Future<Output = Result<usize, PublishError>> + Send;
+}
+
+/// Sends one alert message.
+pub trait AlertPublisher: Send + Sync {
+    fn publish(
+        &self,
+        topic_arn: &str,
+        message: &AlertMessage,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}

@@ -1,0 +1,82 @@
+//! How the binary starts: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set (inside
+//! Lambda), the CLI otherwise. Both build the same handler; logs are JSON on stderr.
+
+use crate::aws::{live_auditor, AwsClients};
+use crate::config::Config;
+use crate::handler::EmfOutput;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_LOG_FILTER: &str =
+    "info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,lambda_runtime=warn";
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("replication-auditor: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        runtime.block_on(serve_lambda())
+    } else {
+        runtime.block_on(crate::cli::run(std::env::args_os()))
+    }
+}
+
+async fn serve_lambda() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(error = %error, "invalid configuration; the function cannot start");
+            return ExitCode::from(2);
+        }
+    };
+    let clients = AwsClients::load(&config).await;
+    let auditor = Arc::new(live_auditor(config, clients, EmfOutput::Stdout));
+    let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let auditor = Arc::clone(&auditor);
+        async move {
+            let deadline = deadline_instant(event.context.deadline);
+            let report = auditor.handle(&event.payload, Some(deadline)).await?;
+            Ok::<_, crate::handler::HandlerError>(
+                serde_json::to_value(report).unwrap_or(Value::Null),
+            )
+        }
+    }))
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "the Lambda runtime loop stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lambda's deadline (epoch milliseconds) as a monotonic instant.
+fn deadline_instant(deadline_epoch_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
+}
