@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from moto.iam.models import iam_backends
 from moto.s3.models import FakeKey, S3Backend, s3_backends
 
+from . import notifications
 from .faults import Faults
 
 LOG = logging.getLogger("world.engine")
@@ -285,6 +286,7 @@ class ReplicationEngine:
     # --- hooks -----------------------------------------------------------------------------
     def _install_moto_hooks(self) -> None:
         engine = self
+        notifications.install()
         if getattr(S3Backend.put_object, "_world_hooked", False):
             raise RuntimeError("the replication engine is already installed in this process")
         original_put = S3Backend.put_object
@@ -380,25 +382,41 @@ class ReplicationEngine:
         if fault == "stay_pending":
             return
         if fault == "fail":
-            self._fail(job, source, INJECTED_FAILURE)
+            self._fail(job, source, bucket, job.rules[0], INJECTED_FAILURE)
             return
         for rule in job.rules:
             reason = self._destination_problem(job, rule)
             if reason:
-                self._fail(job, source, reason)
+                self._fail(job, source, bucket, rule, reason)
                 return
         if fault != "complete_without_replica":
             for rule in job.rules:
-                self._write_replica(source_backend, source, rule.destination_bucket)
+                replica = self._write_replica(source_backend, source, rule.destination_bucket)
+                if fault == "mismatch_replica":
+                    replica.value = source.value + b" (altered in the destination)"
+                    replica._etag = None
                 if fault == "delete_replica":
                     dest_backend, _ = _find_bucket(rule.destination_bucket)
                     dest_backend.delete_object(rule.destination_bucket, source.name, source.version_id)
         setattr(source, STATUS_ATTRIBUTE, COMPLETED)
 
-    def _fail(self, job: _Job, source: FakeKey, reason: str) -> None:
+    def _fail(self, job: _Job, source: FakeKey, bucket, rule: Rule, reason: str) -> None:
         self._failures[(job.bucket, job.key, job.version_id)] = reason
         setattr(source, STATUS_ATTRIBUTE, FAILED)
         LOG.info("replication FAILED %s/%s (%s): %s", job.bucket, job.key, job.version_id, reason)
+        notifications.send_replication_event(
+            job.account_id,
+            bucket,
+            source,
+            "OperationFailedReplication",
+            {
+                "replicationRuleId": rule.rule_id,
+                "destinationBucket": f"arn:aws:s3:::{rule.destination_bucket}",
+                "s3Operation": "OBJECT_PUT",
+                "requestTime": source.last_modified_ISO8601,
+                "failureReason": reason,
+            },
+        )
 
     def _destination_problem(self, job: _Job, rule: Rule) -> str | None:
         dest_backend, dest_bucket = _find_bucket(rule.destination_bucket)
@@ -419,7 +437,7 @@ class ReplicationEngine:
             return DST_PUT_OBJECT_NOT_PERMITTED
         return None
 
-    def _write_replica(self, source_backend, source: FakeKey, destination: str) -> None:
+    def _write_replica(self, source_backend, source: FakeKey, destination: str) -> FakeKey:
         dest_backend, _ = _find_bucket(destination)
         replica = dest_backend.put_object(
             destination,
@@ -435,3 +453,4 @@ class ReplicationEngine:
         if tags:
             dest_backend.put_object_tagging(replica, tags)
         setattr(replica, STATUS_ATTRIBUTE, REPLICA)
+        return replica

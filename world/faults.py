@@ -10,7 +10,9 @@ Kinds (`fault`):
   fail                      replication FAILS (failure reason DstPutObjectNotPermitted)
   complete_without_replica  the source turns COMPLETED but no replica is ever written
   delete_replica            the replica is written, then that version is deleted again
+  mismatch_replica          the replica keeps the version id but its body (size, ETag) differs
   throttle                  the first `count` matching S3 requests get `503 SlowDown`
+  deny                      matching S3 requests get `403 AccessDenied` (the first `count`, or all)
 The first matching fault of a kind wins; throttle faults are used up request by request.
 """
 
@@ -19,8 +21,9 @@ from __future__ import annotations
 import re
 import threading
 
-REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica")
-KINDS = REPLICATION_FAULTS + ("throttle",)
+REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica", "mismatch_replica")
+REQUEST_FAULTS = ("throttle", "deny")
+KINDS = REPLICATION_FAULTS + REQUEST_FAULTS
 
 
 class FaultError(ValueError):
@@ -41,10 +44,13 @@ def _validate(raw: dict) -> dict:
         fault["_regex"] = re.compile(raw.get("key_regex") or "")
     except re.error as error:
         raise FaultError(f"key_regex {raw.get('key_regex')!r} is not a regular expression: {error}") from error
-    if kind == "throttle":
-        count = raw.get("count")
-        if not isinstance(count, int) or count < 1:
-            raise FaultError("a throttle fault needs a positive integer `count`")
+    if kind == "throttle" and "count" not in raw:
+        raise FaultError("a throttle fault needs a positive integer `count`")
+    if kind in REQUEST_FAULTS:
+        count = raw.get("count", -1)
+        if not isinstance(count, int) or count == 0 or count < -1:
+            raise FaultError(f"a {kind} fault's `count` must be a positive integer")
+        fault["count"] = count
     return fault
 
 
@@ -84,15 +90,17 @@ class Faults:
                     return fault["fault"]
         return None
 
-    def take_throttle(self, operation: str, bucket: str | None, key: str | None) -> bool:
-        """True when this request must be throttled; uses up one of the fault's `count`."""
+    def take_request_fault(self, operation: str, bucket: str | None, key: str | None) -> str | None:
+        """The request fault ("throttle" or "deny") to answer with; uses up one of its `count`
+        (a count of -1, only possible for deny, never runs out)."""
         with self._lock:
             for fault in self._faults:
-                if fault["fault"] != "throttle" or fault["count"] <= 0:
+                if fault["fault"] not in REQUEST_FAULTS or fault["count"] == 0:
                     continue
                 if fault.get("operation") and fault["operation"] != operation:
                     continue
                 if self._matches(fault, bucket, key):
-                    fault["count"] -= 1
-                    return True
-        return False
+                    if fault["count"] > 0:
+                        fault["count"] -= 1
+                    return fault["fault"]
+        return None

@@ -3,7 +3,8 @@
 - Fixed access keys act as account A or B (`accounts.py`): the key in the SigV4 credential scope
   is mapped to moto's `x-moto-account-id`. Other keys (e.g. from sts:AssumeRole) are left to moto,
   which maps assumed-role keys to the role's account.
-- Throttle faults answer `503 SlowDown` before moto sees the request.
+- Request faults answer `503 SlowDown` (throttle) or `403 AccessDenied` (deny) before moto
+  sees the request.
 - GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter).
 - Every request is counted per service and operation (`GET /_world/stats`), so tests and
   benchmarks can count API calls at the server.
@@ -136,6 +137,11 @@ SLOW_DOWN = (
     b"<RequestId>world-throttle</RequestId></Error>"
 )
 
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Access Denied</Message><RequestId>world-deny</RequestId></Error>"
+)
+
 
 class WorldMiddleware:
     def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
@@ -163,8 +169,11 @@ class WorldMiddleware:
 
         method = environ.get("REQUEST_METHOD", "GET")
         if service == "s3":
-            if self.faults.take_throttle(operation, bucket, key):
+            fault = self.faults.take_request_fault(operation, bucket, key)
+            if fault == "throttle":
                 return _respond(start_response, "503 Slow Down", SLOW_DOWN, "application/xml", method)
+            if fault == "deny":
+                return _respond(start_response, "403 Forbidden", ACCESS_DENIED, "application/xml", method)
             if operation == "GetBucketReplication":
                 stored = self.engine.configuration_xml(bucket)
                 if stored is not None:

@@ -7,7 +7,7 @@ policy, a replication role in A, one rule for all objects with ownership changed
            the *source bucket name* instead of account A's id, so replication FAILS.
 Plus what the auditor needs: its read-only audit role in B, an SNS alert topic in A whose messages
 land in an SQS inbox (so alerts can be read back), and an SQS queue in A that receives the source
-buckets' "object created" notifications.
+buckets' "object created" and "replication failed" notifications.
 """
 
 from __future__ import annotations
@@ -156,7 +156,14 @@ def build_classic(url: str) -> dict:
     for bucket in (HEALTHY_SOURCE, BROKEN_SOURCE):
         s3_a.put_bucket_notification_configuration(
             Bucket=bucket,
-            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]},
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": events_arn,
+                        "Events": ["s3:ObjectCreated:*", "s3:Replication:OperationFailedReplication"],
+                    }
+                ]
+            },
         )
     return {
         "url": url,

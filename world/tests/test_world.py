@@ -400,3 +400,64 @@ def test_requests_are_counted_per_operation(world):
     assert stats["s3"]["HeadObject"] == 2
     assert stats["s3"]["PutObject"] == 1
     assert stats["sts"]["GetCallerIdentity"] == 1
+
+
+def test_fault_mismatch_replica_keeps_the_version_but_changes_the_body(world):
+    key = unique("mismatch")
+    world.control("/_world/faults", "POST", {"fault": "mismatch_replica", "key_regex": key})
+    version = _put_healthy(world, key)
+    world.drain()
+    source = s3(world).head_object(Bucket=scenario.HEALTHY_SOURCE, Key=key, VersionId=version)
+    replica = s3(world, DESTINATION).head_object(Bucket=scenario.HEALTHY_DESTINATION, Key=key, VersionId=version)
+    assert source["ReplicationStatus"] == "COMPLETED" and replica["VersionId"] == version
+    assert replica["ContentLength"] != source["ContentLength"] and replica["ETag"] != source["ETag"]
+
+
+def test_fault_deny_answers_403_for_matching_requests(world):
+    key = unique("secret")
+    _put_healthy(world, key)
+    world.control("/_world/faults", "POST", {"fault": "deny", "operation": "HeadObject", "key_regex": key})
+    for _ in range(2):
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            s3(world).head_object(Bucket=scenario.HEALTHY_SOURCE, Key=key)
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def _drain_queue(world, queue_name):
+    sqs = scenario.client("sqs", world.url, SOURCE)
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_s3_notifications_look_like_s3s(world):
+    _drain_queue(world, scenario.EVENT_QUEUE)
+    key = "shots/Screen Shot 1+1 é.png"
+    version = _put_healthy(world, key)
+    records = [r for body in _drain_queue(world, scenario.EVENT_QUEUE) for r in body.get("Records", [])]
+    created = [r for r in records if r["eventName"] == "ObjectCreated:Put"]
+    assert len(created) == 1
+    record = created[0]
+    assert record["s3"]["object"]["key"] == "shots/Screen+Shot+1%2B1+%C3%A9.png"
+    assert record["s3"]["object"]["versionId"] == version
+    assert record["userIdentity"]["principalId"] == f"AWS:{SOURCE.account_id}"
+    assert "sourceIPAddress" in record["requestParameters"]
+
+
+def test_replication_failures_are_notified_with_s3s_reason(world):
+    _drain_queue(world, scenario.EVENT_QUEUE)
+    version = s3(world).put_object(Bucket=scenario.BROKEN_SOURCE, Key="q3 report.pdf", Body=b"%PDF")["VersionId"]
+    world.drain()
+    records = [r for body in _drain_queue(world, scenario.EVENT_QUEUE) for r in body.get("Records", [])]
+    failures = [r for r in records if r["eventName"] == "Replication:OperationFailedReplication"]
+    assert len(failures) == 1
+    assert failures[0]["s3"]["object"]["versionId"] == version
+    data = failures[0]["replicationEventData"]
+    assert data["failureReason"] == "DstPutObjectNotPermitted"
+    assert data["destinationBucket"] == f"arn:aws:s3:::{scenario.BROKEN_DESTINATION}"
