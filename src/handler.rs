@@ -98,6 +98,16 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         &self.config
     }
 
+    /// The probe (tests count its calls).
+    pub fn probe(&self) -> &P {
+        &self.probe
+    }
+
+    /// The metrics and alert publishers (tests read what was sent).
+    pub fn sinks(&self) -> (&M, &A) {
+        (&self.metrics, &self.alerts)
+    }
+
     /// Handles one payload. `deadline` is when Lambda kills the invocation (None: no limit).
     pub async fn handle(
         &self,

@@ -281,6 +281,15 @@ fn decode_embedded(
 }
 
 fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) -> Item {
+    // userIdentity and requestParameters are required by the event type but carry nothing the
+    // audit needs: a producer that leaves them out still gets its objects audited.
+    let mut record = record.clone();
+    if let Some(fields) = record.as_object_mut() {
+        for name in ["userIdentity", "requestParameters"] {
+            fields.entry(name).or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
+    let record = &record;
     let parsed: S3EventRecord = match serde_json::from_value(record.clone()) {
         Ok(parsed) => parsed,
         Err(error) => {

@@ -1,0 +1,109 @@
+//! In-memory implementations of the handler's ports: a fake S3 and recording sinks.
+
+use s3_replication_auditor::alert::AlertMessage;
+use s3_replication_auditor::audit::rules::{ReplicationRule, ReplicationRules};
+use s3_replication_auditor::audit::{ObjectFacts, Probe, ProbeError, ReplicationStatus};
+use s3_replication_auditor::metrics::MetricDatum;
+use s3_replication_auditor::ports::{AlertPublisher, MetricsPublisher, ObjectProbe, PublishError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A fake S3: objects per (bucket, key) on each side, one rule per source bucket.
+#[derive(Default)]
+pub struct FakeS3 {
+    pub source: HashMap<(String, String), ObjectFacts>,
+    pub destination: HashMap<(String, String), ObjectFacts>,
+    pub rules: HashMap<String, ReplicationRules>,
+    pub heads: Mutex<Vec<String>>,
+}
+
+pub fn facts(version: &str, status: Option<&str>) -> ObjectFacts {
+    ObjectFacts {
+        version_id: Some(version.to_string()),
+        replication_status: status.map(ReplicationStatus::parse),
+        size: Some(48213),
+        etag: Some("\"3f1c8d6f\"".into()),
+        last_modified: Some(chrono::Utc::now() - chrono::Duration::seconds(30)),
+        kms_encrypted: false,
+    }
+}
+
+impl FakeS3 {
+    pub fn pair(mut self, source: &str, destination: &str) -> Self {
+        self.rules.insert(
+            source.into(),
+            ReplicationRules {
+                rules: vec![ReplicationRule {
+                    id: Some("everything".into()),
+                    priority: Some(1),
+                    enabled: true,
+                    prefix: String::new(),
+                    has_tag_filter: false,
+                    destination_bucket: destination.into(),
+                }],
+            },
+        );
+        self
+    }
+
+    /// A replicated object: COMPLETED in the source, an identical replica in `destination`.
+    pub fn replicated(mut self, source: &str, destination: &str, key: &str, version: &str) -> Self {
+        self.source.insert((source.into(), key.into()), facts(version, Some("COMPLETED")));
+        self.destination.insert((destination.into(), key.into()), facts(version, Some("REPLICA")));
+        self
+    }
+
+    pub fn with_status(mut self, source: &str, key: &str, version: &str, status: Option<&str>) -> Self {
+        self.source.insert((source.into(), key.into()), facts(version, status));
+        self
+    }
+
+    fn lookup(map: &HashMap<(String, String), ObjectFacts>, bucket: &str, key: &str, version: Option<&str>) -> Probe {
+        match map.get(&(bucket.to_string(), key.to_string())) {
+            Some(found) if version.is_none() || found.version_id.as_deref() == version => Probe::Found(found.clone()),
+            _ => Probe::NotFound,
+        }
+    }
+}
+
+impl ObjectProbe for FakeS3 {
+    async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
+        self.heads.lock().unwrap().push(format!("source {bucket}/{key}"));
+        Self::lookup(&self.source, bucket, key, version_id)
+    }
+
+    async fn head_destination(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
+        self.heads.lock().unwrap().push(format!("destination {bucket}/{key}"));
+        Self::lookup(&self.destination, bucket, key, version_id)
+    }
+
+    async fn replication_rules(&self, bucket: &str) -> Result<Option<ReplicationRules>, ProbeError> {
+        Ok(self.rules.get(bucket).cloned())
+    }
+}
+
+/// Records every PutMetricData-equivalent call.
+#[derive(Default)]
+pub struct RecordingMetrics {
+    pub calls: Mutex<Vec<(String, Vec<MetricDatum>)>>,
+}
+
+impl MetricsPublisher for RecordingMetrics {
+    async fn put(&self, namespace: &str, data: &[MetricDatum]) -> Result<usize, PublishError> {
+        self.calls.lock().unwrap().push((namespace.to_string(), data.to_vec()));
+        Ok(1)
+    }
+}
+
+/// Records every alert.
+#[derive(Default)]
+pub struct RecordingAlerts {
+    pub sent: Mutex<Vec<(String, AlertMessage)>>,
+}
+
+impl AlertPublisher for RecordingAlerts {
+    async fn publish(&self, topic_arn: &str, message: &AlertMessage) -> Result<(), PublishError> {
+        self.sent.lock().unwrap().push((topic_arn.to_string(), message.clone()));
+        Ok(())
+    }
+}
