@@ -19,18 +19,63 @@ fn fake_world() -> FakeS3 {
     FakeS3::default()
         .pair(SHOTS, SHOTS_REPLICA)
         .pair(REPORTS, REPORTS_REPLICA)
-        .replicated(SHOTS, SHOTS_REPLICA, "Screen Shot 2026-11-24 at 10.15.03.png", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
-        .replicated(SHOTS, SHOTS_REPLICA, "Screen Shot 2026-11-24 at 10.16.44.png", "Sq8vH8y5yQJm1yE7x0kAOjJYgX1a.b33")
-        .replicated(SHOTS, SHOTS_REPLICA, "reports/Q4 + forecast (final).pdf", "Zq1vA8y5yQJm1yE7x0kAOjJYgX1a.b2c")
-        .replicated(SHOTS, SHOTS_REPLICA, "café/menü ☕.png", "Lq2vB8y5yQJm1yE7x0kAOjJYgX1a.b2d")
-        .replicated(SHOTS, SHOTS_REPLICA, "100% done/a&b=c?d.txt", "Mq3vC8y5yQJm1yE7x0kAOjJYgX1a.b2e")
-        .replicated(SHOTS, SHOTS_REPLICA, "deep/path/with/encoded-slash.txt", "Nq4vD8y5yQJm1yE7x0kAOjJYgX1a.b2f")
-        .with_status(REPORTS, "monthly report November.pdf", "Rq7vG8y5yQJm1yE7x0kAOjJYgX1a.b32", Some("FAILED"))
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "Screen Shot 2026-11-24 at 10.15.03.png",
+            "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+        )
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "Screen Shot 2026-11-24 at 10.16.44.png",
+            "Sq8vH8y5yQJm1yE7x0kAOjJYgX1a.b33",
+        )
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "reports/Q4 + forecast (final).pdf",
+            "Zq1vA8y5yQJm1yE7x0kAOjJYgX1a.b2c",
+        )
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "café/menü ☕.png",
+            "Lq2vB8y5yQJm1yE7x0kAOjJYgX1a.b2d",
+        )
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "100% done/a&b=c?d.txt",
+            "Mq3vC8y5yQJm1yE7x0kAOjJYgX1a.b2e",
+        )
+        .replicated(
+            SHOTS,
+            SHOTS_REPLICA,
+            "deep/path/with/encoded-slash.txt",
+            "Nq4vD8y5yQJm1yE7x0kAOjJYgX1a.b2f",
+        )
+        .with_status(
+            REPORTS,
+            "monthly report November.pdf",
+            "Rq7vG8y5yQJm1yE7x0kAOjJYgX1a.b32",
+            Some("FAILED"),
+        )
 }
 
 fn auditor() -> Auditor<FakeS3, RecordingMetrics, RecordingAlerts> {
-    let config = Config { alert_topic_arn: Some(TOPIC.into()), pending_wait: std::time::Duration::ZERO, ..Config::default() };
-    Auditor::new(config, fake_world(), RecordingMetrics::default(), RecordingAlerts::default(), EmfOutput::Stderr)
+    let config = Config {
+        alert_topic_arn: Some(TOPIC.into()),
+        pending_wait: std::time::Duration::ZERO,
+        ..Config::default()
+    };
+    Auditor::new(
+        config,
+        fake_world(),
+        RecordingMetrics::default(),
+        RecordingAlerts::default(),
+        EmfOutput::Stderr,
+    )
 }
 
 /// What one sample event must produce.
@@ -44,7 +89,12 @@ struct Expect {
 }
 
 const EXPECTATIONS: &[Expect] = &[
-    Expect { file: "s3-put.json", findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")], skipped: 0, batch_failures: None },
+    Expect {
+        file: "s3-put.json",
+        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
+        skipped: 0,
+        batch_failures: None,
+    },
     Expect {
         file: "s3-tricky-keys.json",
         findings: &[
@@ -56,56 +106,126 @@ const EXPECTATIONS: &[Expect] = &[
         skipped: 1,
         batch_failures: None,
     },
-    Expect { file: "s3-delete.json", findings: &[], skipped: 1, batch_failures: None },
-    Expect { file: "s3-test-event.json", findings: &[], skipped: 1, batch_failures: None },
+    Expect {
+        file: "s3-delete.json",
+        findings: &[],
+        skipped: 1,
+        batch_failures: None,
+    },
+    Expect {
+        file: "s3-test-event.json",
+        findings: &[],
+        skipped: 1,
+        batch_failures: None,
+    },
     Expect {
         file: "sqs-s3.json",
-        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated"), ("monthly report November.pdf", "failed")],
+        findings: &[
+            ("Screen Shot 2026-11-24 at 10.15.03.png", "replicated"),
+            ("monthly report November.pdf", "failed"),
+        ],
         skipped: 1,
         batch_failures: Some(0),
     },
-    Expect { file: "sqs-sns-s3.json", findings: &[("Screen Shot 2026-11-24 at 10.16.44.png", "replicated")], skipped: 0, batch_failures: Some(0) },
-    Expect { file: "sns-s3.json", findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")], skipped: 0, batch_failures: None },
+    Expect {
+        file: "sqs-sns-s3.json",
+        findings: &[("Screen Shot 2026-11-24 at 10.16.44.png", "replicated")],
+        skipped: 0,
+        batch_failures: Some(0),
+    },
+    Expect {
+        file: "sns-s3.json",
+        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
+        skipped: 0,
+        batch_failures: None,
+    },
     Expect {
         file: "eventbridge-object-created.json",
         findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
         skipped: 0,
         batch_failures: None,
     },
-    Expect { file: "replication-failed.json", findings: &[("monthly report November.pdf", "failed")], skipped: 0, batch_failures: None },
+    Expect {
+        file: "replication-failed.json",
+        findings: &[("monthly report November.pdf", "failed")],
+        skipped: 0,
+        batch_failures: None,
+    },
     // Three events for one object version: audited once.
-    Expect { file: "replication-threshold.json", findings: &[("monthly report November.pdf", "failed")], skipped: 0, batch_failures: None },
-    Expect { file: "manual.json", findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")], skipped: 0, batch_failures: None },
+    Expect {
+        file: "replication-threshold.json",
+        findings: &[("monthly report November.pdf", "failed")],
+        skipped: 0,
+        batch_failures: None,
+    },
+    Expect {
+        file: "manual.json",
+        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
+        skipped: 0,
+        batch_failures: None,
+    },
     Expect {
         file: "manual-many.json",
-        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated"), ("monthly report November.pdf", "failed")],
+        findings: &[
+            ("Screen Shot 2026-11-24 at 10.15.03.png", "replicated"),
+            ("monthly report November.pdf", "failed"),
+        ],
         skipped: 0,
         batch_failures: None,
     },
 ];
 
 fn load(file: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(file);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{file}: {e}"))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 #[tokio::test]
 async fn every_sample_event_produces_the_expected_report() {
     for expect in EXPECTATIONS {
         let auditor = auditor();
-        let report = auditor.handle(&load(expect.file), None).await.unwrap_or_else(|e| panic!("{}: {e}", expect.file));
-        let got: Vec<(&str, &str)> = report.findings.iter().map(|f| (f.key.as_str(), f.verdict.as_str())).collect();
+        let report = auditor
+            .handle(&load(expect.file), None)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", expect.file));
+        let got: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.key.as_str(), f.verdict.as_str()))
+            .collect();
         assert_eq!(got, expect.findings, "{}", expect.file);
-        assert_eq!(report.skipped.len(), expect.skipped, "{}: {:?}", expect.file, report.skipped);
-        assert!(report.rejected.is_empty(), "{}: {:?}", expect.file, report.rejected);
-        assert_eq!(report.batch_item_failures.as_ref().map(Vec::len), expect.batch_failures, "{}", expect.file);
+        assert_eq!(
+            report.skipped.len(),
+            expect.skipped,
+            "{}: {:?}",
+            expect.file,
+            report.skipped
+        );
+        assert!(
+            report.rejected.is_empty(),
+            "{}: {:?}",
+            expect.file,
+            report.rejected
+        );
+        assert_eq!(
+            report.batch_item_failures.as_ref().map(Vec::len),
+            expect.batch_failures,
+            "{}",
+            expect.file
+        );
     }
 }
 
 #[test]
 fn every_file_in_events_is_exercised() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
-    let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     files.sort();
     let mut covered: Vec<String> = EXPECTATIONS.iter().map(|e| e.file.to_string()).collect();
     covered.sort();
@@ -115,9 +235,15 @@ fn every_file_in_events_is_exercised() {
 #[tokio::test]
 async fn failure_event_reason_reaches_the_finding_and_the_alert() {
     let auditor = auditor();
-    let report = auditor.handle(&load("replication-failed.json"), None).await.unwrap();
+    let report = auditor
+        .handle(&load("replication-failed.json"), None)
+        .await
+        .unwrap();
     let finding = &report.findings[0];
-    assert_eq!(finding.detail.failure_reason.as_deref(), Some("DstPutObjectNotPermitted"));
+    assert_eq!(
+        finding.detail.failure_reason.as_deref(),
+        Some("DstPutObjectNotPermitted")
+    );
     assert_eq!(finding.destination_bucket.as_deref(), Some(REPORTS_REPLICA));
     let response = serde_json::to_value(&report).unwrap();
     assert_eq!(response["counts"]["failed"], 1);
@@ -126,18 +252,28 @@ async fn failure_event_reason_reaches_the_finding_and_the_alert() {
 
 #[tokio::test]
 async fn one_metrics_call_and_one_alert_per_invocation() {
-    let config = Config { alert_topic_arn: Some(TOPIC.into()), pending_wait: std::time::Duration::ZERO, ..Config::default() };
+    let config = Config {
+        alert_topic_arn: Some(TOPIC.into()),
+        pending_wait: std::time::Duration::ZERO,
+        ..Config::default()
+    };
     let metrics = RecordingMetrics::default();
     let alerts = RecordingAlerts::default();
     let auditor = Auditor::new(config, fake_world(), metrics, alerts, EmfOutput::Stderr);
-    auditor.handle(&load("manual-many.json"), None).await.unwrap();
+    auditor
+        .handle(&load("manual-many.json"), None)
+        .await
+        .unwrap();
     let (metrics, alerts) = auditor.sinks();
     let calls = metrics.calls.lock().unwrap();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].0, "S3ReplicationAuditor");
     let sent = alerts.sent.lock().unwrap();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].1.subject, "S3 replication: 1 object needs attention in acme-reports");
+    assert_eq!(
+        sent[0].1.subject,
+        "S3 replication: 1 object needs attention in acme-reports"
+    );
     assert!(sent[0].1.body.contains("monthly report November.pdf"));
 }
 
@@ -146,8 +282,11 @@ async fn replicated_objects_cost_exactly_two_heads() {
     let auditor = auditor();
     auditor.handle(&load("s3-put.json"), None).await.unwrap();
     let heads = auditor.probe().heads.lock().unwrap().clone();
-    assert_eq!(heads, vec![
-        format!("source {SHOTS}/Screen Shot 2026-11-24 at 10.15.03.png"),
-        format!("destination {SHOTS_REPLICA}/Screen Shot 2026-11-24 at 10.15.03.png"),
-    ]);
+    assert_eq!(
+        heads,
+        vec![
+            format!("source {SHOTS}/Screen Shot 2026-11-24 at 10.15.03.png"),
+            format!("destination {SHOTS_REPLICA}/Screen Shot 2026-11-24 at 10.15.03.png"),
+        ]
+    );
 }

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from moto.iam.models import iam_backends
 from moto.s3.models import FakeKey, S3Backend, s3_backends
 
-from . import notifications
+from . import cloudwatch, notifications
 from .faults import Faults
 
 LOG = logging.getLogger("world.engine")
@@ -287,6 +287,7 @@ class ReplicationEngine:
     def _install_moto_hooks(self) -> None:
         engine = self
         notifications.install()
+        cloudwatch.install()
         if getattr(S3Backend.put_object, "_world_hooked", False):
             raise RuntimeError("the replication engine is already installed in this process")
         original_put = S3Backend.put_object

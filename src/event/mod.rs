@@ -286,7 +286,9 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
     let mut record = record.clone();
     if let Some(fields) = record.as_object_mut() {
         for name in ["userIdentity", "requestParameters"] {
-            fields.entry(name).or_insert_with(|| Value::Object(Map::new()));
+            fields
+                .entry(name)
+                .or_insert_with(|| Value::Object(Map::new()));
         }
     }
     let record = &record;

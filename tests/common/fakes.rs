@@ -48,19 +48,39 @@ impl FakeS3 {
 
     /// A replicated object: COMPLETED in the source, an identical replica in `destination`.
     pub fn replicated(mut self, source: &str, destination: &str, key: &str, version: &str) -> Self {
-        self.source.insert((source.into(), key.into()), facts(version, Some("COMPLETED")));
-        self.destination.insert((destination.into(), key.into()), facts(version, Some("REPLICA")));
+        self.source.insert(
+            (source.into(), key.into()),
+            facts(version, Some("COMPLETED")),
+        );
+        self.destination.insert(
+            (destination.into(), key.into()),
+            facts(version, Some("REPLICA")),
+        );
         self
     }
 
-    pub fn with_status(mut self, source: &str, key: &str, version: &str, status: Option<&str>) -> Self {
-        self.source.insert((source.into(), key.into()), facts(version, status));
+    pub fn with_status(
+        mut self,
+        source: &str,
+        key: &str,
+        version: &str,
+        status: Option<&str>,
+    ) -> Self {
+        self.source
+            .insert((source.into(), key.into()), facts(version, status));
         self
     }
 
-    fn lookup(map: &HashMap<(String, String), ObjectFacts>, bucket: &str, key: &str, version: Option<&str>) -> Probe {
+    fn lookup(
+        map: &HashMap<(String, String), ObjectFacts>,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Probe {
         match map.get(&(bucket.to_string(), key.to_string())) {
-            Some(found) if version.is_none() || found.version_id.as_deref() == version => Probe::Found(found.clone()),
+            Some(found) if version.is_none() || found.version_id.as_deref() == version => {
+                Probe::Found(found.clone())
+            }
             _ => Probe::NotFound,
         }
     }
@@ -68,16 +88,25 @@ impl FakeS3 {
 
 impl ObjectProbe for FakeS3 {
     async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        self.heads.lock().unwrap().push(format!("source {bucket}/{key}"));
+        self.heads
+            .lock()
+            .unwrap()
+            .push(format!("source {bucket}/{key}"));
         Self::lookup(&self.source, bucket, key, version_id)
     }
 
     async fn head_destination(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        self.heads.lock().unwrap().push(format!("destination {bucket}/{key}"));
+        self.heads
+            .lock()
+            .unwrap()
+            .push(format!("destination {bucket}/{key}"));
         Self::lookup(&self.destination, bucket, key, version_id)
     }
 
-    async fn replication_rules(&self, bucket: &str) -> Result<Option<ReplicationRules>, ProbeError> {
+    async fn replication_rules(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<ReplicationRules>, ProbeError> {
         Ok(self.rules.get(bucket).cloned())
     }
 }
@@ -90,7 +119,10 @@ pub struct RecordingMetrics {
 
 impl MetricsPublisher for RecordingMetrics {
     async fn put(&self, namespace: &str, data: &[MetricDatum]) -> Result<usize, PublishError> {
-        self.calls.lock().unwrap().push((namespace.to_string(), data.to_vec()));
+        self.calls
+            .lock()
+            .unwrap()
+            .push((namespace.to_string(), data.to_vec()));
         Ok(1)
     }
 }
@@ -103,7 +135,10 @@ pub struct RecordingAlerts {
 
 impl AlertPublisher for RecordingAlerts {
     async fn publish(&self, topic_arn: &str, message: &AlertMessage) -> Result<(), PublishError> {
-        self.sent.lock().unwrap().push((topic_arn.to_string(), message.clone()));
+        self.sent
+            .lock()
+            .unwrap()
+            .push((topic_arn.to_string(), message.clone()));
         Ok(())
     }
 }

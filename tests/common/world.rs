@@ -1,1 +1,312 @@
-//! placeholder
+//! The local world for integration tests: starts `python -m world` (moto + replication engine)
+//! on a free loopback port, gives SDK clients acting as account A or B, runs the real
+//! `replication-auditor` binary against it, and kills the world when dropped.
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const SOURCE_ACCOUNT: &str = "111111111111";
+pub const SOURCE_KEY: &str = "AKIASOURCEACCOUNT111";
+pub const DESTINATION_KEY: &str = "AKIADESTACCOUNT22222";
+pub const HEALTHY_SOURCE: &str = "acme-screenshots";
+pub const HEALTHY_DESTINATION: &str = "acme-screenshots-replica";
+pub const BROKEN_SOURCE: &str = "acme-reports";
+pub const BROKEN_DESTINATION: &str = "acme-reports-replica";
+pub const AUDIT_ROLE_ARN: &str = "arn:aws:iam::222222222222:role/replication-auditor-read";
+pub const EXTERNAL_ID: &str = "replication-auditor-local";
+pub const ALERT_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:111111111111:replication-auditor-alerts";
+pub const ALERT_INBOX: &str = "replication-auditor-alerts-inbox";
+pub const EVENT_QUEUE: &str = "replication-auditor-events";
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+pub struct World {
+    child: Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl World {
+    /// The classic scenario, replication after 0.2 s.
+    pub fn start() -> Self {
+        Self::start_with(&["--replication-delay", "0.2"])
+    }
+
+    pub fn start_with(args: &[&str]) -> Self {
+        let python = std::env::var_os("WORLD_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| manifest_dir().join(".venv/bin/python"));
+        assert!(
+            python.exists(),
+            "{} not found: run `make test`, which installs the local world's pinned Python packages",
+            python.display()
+        );
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "world-{}-{}.log",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::SeqCst)
+        ));
+        let mut child = Command::new(python)
+            .args(["-m", "world", "--scenario", "classic"])
+            .args(args)
+            .current_dir(manifest_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("world log file"))
+            .spawn()
+            .expect("start the local world");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read READY line");
+        let Some(url) = line.trim().strip_prefix("READY ") else {
+            let _ = child.kill();
+            panic!(
+                "the world did not start (got {line:?}); see {}",
+                log.display()
+            );
+        };
+        World {
+            url: url.to_string(),
+            child,
+            log,
+        }
+    }
+
+    /// A raw HTTP call to the world's control API (`/_world/...`).
+    pub fn control(&self, method: &str, path: &str, body: &str) -> Value {
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to the world");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    pub fn fault(&self, fault: Value) {
+        let answer = self.control("POST", "/_world/faults", &fault.to_string());
+        assert_eq!(answer["added"], 1, "fault rejected: {answer}");
+    }
+
+    /// Waits until every scheduled replication has happened.
+    pub fn drain(&self) {
+        assert_eq!(
+            self.control("POST", "/_world/drain?timeout=20", "")["drained"],
+            true
+        );
+    }
+
+    pub fn stats(&self) -> Value {
+        self.control("GET", "/_world/stats", "")
+    }
+
+    pub fn reset_stats(&self) {
+        self.control("DELETE", "/_world/stats", "");
+    }
+
+    pub fn s3(&self, access_key: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(Credentials::new(
+                access_key,
+                "not-checked",
+                None,
+                None,
+                "world",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+                SOURCE_KEY, "x", None, None, "world",
+            ))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                SOURCE_KEY, "x", None, None, "world",
+            ))
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    /// PUT an object into a source bucket as account A; returns its version id.
+    pub async fn put(&self, bucket: &str, key: &str, body: &[u8]) -> String {
+        let output = self
+            .s3(SOURCE_KEY)
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("image/png")
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+        output.version_id.expect("versioned bucket")
+    }
+
+    /// Every message now in `queue`, deleted from it (bodies as they are).
+    pub async fn take_messages(&self, queue: &str) -> Vec<(String, String)> {
+        let sqs = self.sqs();
+        let url = sqs
+            .get_queue_url()
+            .queue_name(queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let mut messages = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let batch = received.messages.unwrap_or_default();
+            if batch.is_empty() {
+                return messages;
+            }
+            for message in batch {
+                sqs.delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(message.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                messages.push((message.message_id.unwrap(), message.body.unwrap()));
+            }
+        }
+    }
+
+    /// The S3 notifications the world queued, as the SQS event Lambda would deliver.
+    pub async fn sqs_event_from_queue(&self) -> Value {
+        let records: Vec<Value> = self
+            .take_messages(EVENT_QUEUE)
+            .await
+            .into_iter()
+            .map(|(id, body)| sqs_record(&id, &body))
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// Runs the real binary: `replication-auditor ARGS` as the deployed auditor (account A
+    /// credentials, the audit role in B, alerts on), plus `extra_env`.
+    pub fn auditor(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_replication-auditor"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", SOURCE_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", "not-checked")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AUDITOR_DESTINATION_ROLE_ARN", AUDIT_ROLE_ARN)
+            .env("AUDITOR_EXTERNAL_ID", EXTERNAL_ID)
+            .env("AUDITOR_ALERT_TOPIC_ARN", ALERT_TOPIC_ARN)
+            .env("AUDITOR_PENDING_WAIT_SECONDS", "0");
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        command.output().expect("run replication-auditor")
+    }
+
+    /// `invoke --event` on `event`; returns (exit code, parsed JSON report, stderr).
+    pub fn invoke(&self, event: &Value, extra_env: &[(&str, &str)]) -> (i32, Value, String) {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "event-{}-{}.json",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::write(&path, event.to_string()).unwrap();
+        let output = self.auditor(&["invoke", "--event", path.to_str().unwrap()], extra_env);
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        let report = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+        (output.status.code().unwrap_or(-1), report, stderr)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One SQS record as Lambda's event source mapping delivers it.
+pub fn sqs_record(message_id: &str, body: &str) -> Value {
+    json!({
+        "messageId": message_id,
+        "receiptHandle": format!("handle-{message_id}"),
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764000000000"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": format!("arn:aws:sqs:us-east-1:{SOURCE_ACCOUNT}:{EVENT_QUEUE}"),
+        "awsRegion": "us-east-1"
+    })
+}
+
+/// (key, verdict) of every finding in a report.
+pub fn verdicts(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().to_string(),
+                f["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn finding<'a>(report: &'a Value, key: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("no finding for {key} in {report:#}"))
+}

@@ -461,3 +461,25 @@ def test_replication_failures_are_notified_with_s3s_reason(world):
     data = failures[0]["replicationEventData"]
     assert data["failureReason"] == "DstPutObjectNotPermitted"
     assert data["destinationBucket"] == f"arn:aws:s3:::{scenario.BROKEN_DESTINATION}"
+
+
+def test_metric_statistics_match_the_exact_dimension_set_like_cloudwatch(world):
+    cloudwatch = scenario.client("cloudwatch", world.url, SOURCE)
+    pair = [{"Name": "SourceBucket", "Value": "s"}, {"Name": "DestinationBucket", "Value": "d"}]
+    source_only = [{"Name": "SourceBucket", "Value": "s"}]
+    cloudwatch.put_metric_data(
+        Namespace="WorldTest",
+        MetricData=[
+            {"MetricName": "Missing", "Value": 1, "Unit": "Count", "Dimensions": pair},
+            {"MetricName": "Missing", "Value": 1, "Unit": "Count", "Dimensions": source_only},
+        ],
+    )
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for dimensions in (pair, source_only):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="WorldTest", MetricName="Missing", Dimensions=dimensions, Statistics=["Sum"], Period=60,
+            StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=5),
+        )["Datapoints"]
+        assert sum(p["Sum"] for p in points) == 1.0
