@@ -38,5 +38,9 @@ test: test-world test-rust lint
 build:
 	cargo build --locked --release
 
+demo: $(STAMP)
+	cargo build --locked --quiet
+	@$(PY) demo/run_demo.py
+
 clean:
 	rm -rf $(VENV) target

@@ -38,7 +38,7 @@ pub fn compose(findings: &[Finding]) -> Option<AlertMessage> {
     ));
 
     let mut body = format!(
-        "The replication audit found {} {noun} that need attention.\n",
+        "The replication audit found {} {noun} that {verb} attention.\n",
         alarming.len()
     );
     for (index, finding) in alarming.iter().take(MAX_LISTED).enumerate() {
