@@ -20,6 +20,21 @@ pub const MAX_CONCURRENCY: &str = "AUDITOR_MAX_CONCURRENCY";
 pub const ALARM_ON_UNREPLICATED: &str = "AUDITOR_ALARM_ON_UNREPLICATED";
 pub const DEADLINE_MARGIN_MS: &str = "AUDITOR_DEADLINE_MARGIN_MS";
 
+/// Every variable the auditor reads (the README table and infra/ are checked against it).
+pub const ALL_VARIABLES: &[&str] = &[
+    DESTINATION_ROLE_ARN,
+    EXTERNAL_ID,
+    DESTINATION_BUCKET,
+    METRICS_NAMESPACE,
+    METRICS_MODE,
+    ALERT_TOPIC_ARN,
+    LATE_AFTER_SECONDS,
+    PENDING_WAIT_SECONDS,
+    MAX_CONCURRENCY,
+    ALARM_ON_UNREPLICATED,
+    DEADLINE_MARGIN_MS,
+];
+
 pub const DEFAULT_NAMESPACE: &str = "S3ReplicationAuditor";
 pub const DEFAULT_LATE_AFTER_SECONDS: u64 = 900;
 pub const DEFAULT_PENDING_WAIT_SECONDS: u64 = 10;
