@@ -16,7 +16,7 @@ help:
 	@echo "make test     every test: world, auditor (unit, handler, end to end), infra checks, lint"
 	@echo "make world    the local AWS world in the foreground (prints READY http://127.0.0.1:PORT)"
 	@echo "make build    release build of replication-auditor"
-	@echo "make lambda   the Lambda artefact with cargo lambda (x86_64; see README for arm64)"
+	@echo "make lambda   the Lambda zip with cargo lambda (x86_64; arm64 needs zig: see README, Deploy)"
 	@echo "make deploy   sam build + deploy in account A, the audit role in account B (README, Deploy)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 
@@ -55,8 +55,15 @@ test: test-world test-infra test-rust lint
 build:
 	cargo build --locked --release
 
-lambda:
-	cargo lambda build --release --compiler cargo
+# cargo-lambda from PyPI (the wheel ships the binary), pinned, into the world's venv.
+LAMBDA_STAMP := $(VENV)/.cargo-lambda
+$(LAMBDA_STAMP): $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2
+	touch $@
+
+lambda: $(LAMBDA_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --compiler cargo --output-format zip
+	@ls -l target/lambda/replication-auditor/bootstrap.zip
 
 demo: $(STAMP)
 	cargo build --locked --quiet

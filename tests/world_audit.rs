@@ -503,3 +503,79 @@ async fn invoke_rejects_unknown_event_shapes_with_exit_2() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deadline_hands_back_every_unaudited_item_and_answers_in_time() {
+    let world = World::start();
+    world.put(HEALTHY_SOURCE, "late arrival.png", b"x").await;
+    world.drain();
+    let event = world.sqs_event_from_queue().await;
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("deadline-event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    // 300 ms left and a 300 ms margin: no time to audit anything.
+    let output = world.auditor(
+        &[
+            "invoke",
+            "--event",
+            path.to_str().unwrap(),
+            "--deadline-ms",
+            "300",
+        ],
+        &[("AUDITOR_DEADLINE_MARGIN_MS", "300")],
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let created = finding(&report, "late arrival.png");
+    assert_eq!(created["verdict"], "error");
+    assert!(created["detail"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("deadline"));
+    let created_id = event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["body"].as_str().unwrap().contains("ObjectCreated"))
+        .unwrap()["messageId"]
+        .clone();
+    assert_eq!(
+        report["batchItemFailures"],
+        json!([{ "itemIdentifier": created_id }])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn emf_mode_writes_metrics_to_the_log_instead_of_calling_cloudwatch() {
+    let world = World::start();
+    let version = world.put(HEALTHY_SOURCE, "emf.png", b"x").await;
+    world.drain();
+    world.reset_stats();
+    let (code, report, stderr) = world.invoke(
+        &json!({"bucket": HEALTHY_SOURCE, "key": "emf.png", "version_id": version}),
+        &[
+            ("AUDITOR_METRICS_MODE", "emf"),
+            ("AUDITOR_METRICS_NAMESPACE", "EmfTest"),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        report["counts"]["replicated"], 1,
+        "stdout carries only the report"
+    );
+    let emf: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 1, "{stderr}");
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "EmfTest"
+    );
+    assert_eq!(emf[0]["Replicated"], 1);
+    assert!(
+        world.stats().get("monitoring").is_none(),
+        "no PutMetricData in EMF mode"
+    );
+}
