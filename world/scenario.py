@@ -79,6 +79,24 @@ def create_replication_role(url: str, role_name: str = REPLICATION_ROLE) -> str:
     return role["Role"]["Arn"]
 
 
+def destination_policy(destination: str, principal: str) -> str:
+    """Step 2 of the how-to: let the source account replicate into the destination bucket."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReplicationFromSourceAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    "Resource": f"arn:aws:s3:::{destination}/*",
+                }
+            ],
+        }
+    )
+
+
 def create_pair(url: str, source: str, destination: str, role_arn: str, policy_principal: str) -> None:
     """Steps 1, 2 and 4: versioned buckets, destination policy, one rule for all objects."""
     s3_a = client("s3", url, SOURCE)
@@ -87,23 +105,7 @@ def create_pair(url: str, source: str, destination: str, role_arn: str, policy_p
     s3_b.create_bucket(Bucket=destination)
     for s3, bucket in ((s3_a, source), (s3_b, destination)):
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3_b.put_bucket_policy(
-        Bucket=destination,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "ReplicationFromSourceAccount",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": policy_principal},
-                        "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                        "Resource": f"arn:aws:s3:::{destination}/*",
-                    }
-                ],
-            }
-        ),
-    )
+    s3_b.put_bucket_policy(Bucket=destination, Policy=destination_policy(destination, policy_principal))
     s3_a.put_bucket_replication(
         Bucket=source,
         ReplicationConfiguration={

@@ -62,7 +62,7 @@ pub fn decide(input: &AuditInput<'_>, policy: &VerdictPolicy) -> Finding {
         (Some(source), Some(copy)) if copy >= source => Some(seconds(copy - source)),
         _ => None,
     };
-    let (verdict, detail) = verdict_and_detail(input, facts, replica, age, policy);
+    let (verdict, detail) = verdict_and_detail(input, replica, age, policy);
     let alarming = match verdict {
         Verdict::Replicated | Verdict::Pending | Verdict::SourceGone => false,
         Verdict::Unreplicated => policy.alarm_on_unreplicated,
@@ -104,14 +104,13 @@ fn failure_event(object: &ObjectRef) -> Option<&ReplicationEvent> {
 
 fn verdict_and_detail(
     input: &AuditInput<'_>,
-    facts: Option<&ObjectFacts>,
     replica: Option<&ObjectFacts>,
     age: Option<Duration>,
     policy: &VerdictPolicy,
 ) -> (Verdict, Detail) {
-    let facts = match (input.source, facts) {
-        (Probe::Failed(error), _) => return (Verdict::Error, probe_error_detail(error, "source")),
-        (Probe::NotFound, _) => {
+    let facts = match input.source {
+        Probe::Failed(error) => return (Verdict::Error, probe_error_detail(error, "source")),
+        Probe::NotFound => {
             return (
                 Verdict::SourceGone,
                 Detail::new(
@@ -119,8 +118,7 @@ fn verdict_and_detail(
                 ),
             )
         }
-        (Probe::Found(_), Some(facts)) => facts,
-        (Probe::Found(_), None) => unreachable!("found probe always has facts"),
+        Probe::Found(facts) => facts,
     };
 
     let status = match &facts.replication_status {

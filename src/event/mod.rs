@@ -332,27 +332,62 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
             format!("{name}: not an object creation or replication event; not audited"),
         );
     };
-    let Some(bucket) = parsed.s3.bucket.name.filter(|b| !b.is_empty()) else {
-        return reject(message_id, origin, "S3 event record has no s3.bucket.name");
-    };
-    let Some(raw_key) = parsed.s3.object.key else {
-        return reject(message_id, origin, "S3 event record has no s3.object.key");
-    };
-    let key = match keys::decode_event_key(&raw_key) {
-        Ok(key) => key,
-        Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
-    };
-    let object = ObjectRef {
-        bucket,
-        key,
-        version_id: parsed.s3.object.version_id.filter(|v| !v.is_empty()),
+    let named = NamedObject {
+        bucket: parsed.s3.bucket.name,
+        raw_key: parsed.s3.object.key,
+        version_id: parsed.s3.object.version_id,
         event_time: Some(parsed.event_time),
         origin: origin_kind,
     };
-    Item {
+    named.into_item(
         message_id,
         origin,
-        content: Content::Audit(object),
+        "S3 event record",
+        "s3.bucket.name",
+        "s3.object.key",
+    )
+}
+
+/// An object as a notification names it, before its key is decoded and checked.
+struct NamedObject {
+    bucket: Option<String>,
+    raw_key: Option<String>,
+    version_id: Option<String>,
+    event_time: Option<chrono::DateTime<chrono::Utc>>,
+    origin: Origin,
+}
+
+impl NamedObject {
+    fn into_item(
+        self,
+        message_id: Option<String>,
+        origin: String,
+        shape: &str,
+        bucket_field: &str,
+        key_field: &str,
+    ) -> Item {
+        let Some(bucket) = self.bucket.filter(|b| !b.is_empty()) else {
+            return reject(message_id, origin, format!("{shape} has no {bucket_field}"));
+        };
+        let Some(raw_key) = self.raw_key else {
+            return reject(message_id, origin, format!("{shape} has no {key_field}"));
+        };
+        let key = match keys::decode_event_key(&raw_key) {
+            Ok(key) => key,
+            Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
+        };
+        let object = ObjectRef {
+            bucket,
+            key,
+            version_id: self.version_id.filter(|v| !v.is_empty()),
+            event_time: self.event_time,
+            origin: self.origin,
+        };
+        Item {
+            message_id,
+            origin,
+            content: Content::Audit(object),
+        }
     }
 }
 
@@ -415,36 +450,20 @@ fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String)
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let Some(bucket) = text("/bucket/name").filter(|b| !b.is_empty()) else {
-        return reject(
-            message_id,
-            origin,
-            "EventBridge Object Created event has no detail.bucket.name",
-        );
-    };
-    let Some(raw_key) = text("/object/key") else {
-        return reject(
-            message_id,
-            origin,
-            "EventBridge Object Created event has no detail.object.key",
-        );
-    };
-    let key = match keys::decode_event_key(&raw_key) {
-        Ok(key) => key,
-        Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
-    };
-    let object = ObjectRef {
-        bucket,
-        key,
-        version_id: text("/object/version-id").filter(|v| !v.is_empty()),
+    let named = NamedObject {
+        bucket: text("/bucket/name"),
+        raw_key: text("/object/key"),
+        version_id: text("/object/version-id"),
         event_time: event.time,
         origin: Origin::Created,
     };
-    Item {
+    named.into_item(
         message_id,
         origin,
-        content: Content::Audit(object),
-    }
+        "EventBridge Object Created event",
+        "detail.bucket.name",
+        "detail.object.key",
+    )
 }
 
 fn decode_manual(

@@ -2,7 +2,7 @@
 //! on a free loopback port, gives SDK clients acting as account A or B, runs the real
 //! `replication-auditor` binary against it, and kills the world when dropped.
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -122,45 +122,30 @@ impl World {
         self.control("DELETE", "/_world/stats", "");
     }
 
-    pub fn s3(&self, access_key: &str) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+    /// SDK configuration acting as the account of `access_key` against this world.
+    fn sdk_config(&self, access_key: &str) -> aws_config::SdkConfig {
+        let credentials = Credentials::new(access_key, "not-checked", None, None, "world");
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.url)
-            .credentials_provider(Credentials::new(
-                access_key,
-                "not-checked",
-                None,
-                None,
-                "world",
-            ))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build()
+    }
+
+    pub fn s3(&self, access_key: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config(access_key))
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
 
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
-        let config = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
-            .endpoint_url(&self.url)
-            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-                SOURCE_KEY, "x", None, None, "world",
-            ))
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(config)
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config(SOURCE_KEY))
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-            .endpoint_url(&self.url)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                SOURCE_KEY, "x", None, None, "world",
-            ))
-            .build();
-        aws_sdk_sqs::Client::from_conf(config)
+        aws_sdk_sqs::Client::new(&self.sdk_config(SOURCE_KEY))
     }
 
     /// PUT an object into a source bucket as account A; returns its version id.

@@ -55,19 +55,7 @@ def make_pair(world, versioned_destination=True, create_destination=True, princi
             b.put_bucket_versioning(Bucket=destination, VersioningConfiguration={"Status": "Enabled"})
         b.put_bucket_policy(
             Bucket=destination,
-            Policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": principal or f"arn:aws:iam::{SOURCE.account_id}:root"},
-                            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                            "Resource": f"arn:aws:s3:::{destination}/*",
-                        }
-                    ],
-                }
-            ),
+            Policy=scenario.destination_policy(destination, principal or f"arn:aws:iam::{SOURCE.account_id}:root"),
         )
     default_rule = {
         "ID": "all",
