@@ -19,6 +19,8 @@ pub const PENDING_WAIT_SECONDS: &str = "AUDITOR_PENDING_WAIT_SECONDS";
 pub const MAX_CONCURRENCY: &str = "AUDITOR_MAX_CONCURRENCY";
 pub const ALARM_ON_UNREPLICATED: &str = "AUDITOR_ALARM_ON_UNREPLICATED";
 pub const DEADLINE_MARGIN_MS: &str = "AUDITOR_DEADLINE_MARGIN_MS";
+pub const SOURCE_BUCKETS: &str = "AUDITOR_SOURCE_BUCKETS";
+pub const LOG_KEYS: &str = "AUDITOR_LOG_KEYS";
 
 /// Every variable the auditor reads (the README table and infra/ are checked against it).
 pub const ALL_VARIABLES: &[&str] = &[
@@ -33,6 +35,8 @@ pub const ALL_VARIABLES: &[&str] = &[
     MAX_CONCURRENCY,
     ALARM_ON_UNREPLICATED,
     DEADLINE_MARGIN_MS,
+    SOURCE_BUCKETS,
+    LOG_KEYS,
 ];
 
 pub const DEFAULT_NAMESPACE: &str = "S3ReplicationAuditor";
@@ -52,6 +56,14 @@ pub enum MetricsMode {
     Off,
 }
 
+/// How object keys appear in logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKeys {
+    Plain,
+    /// SHA-256 of the key (first 16 hex digits): the same key always logs the same way.
+    Hash,
+}
+
 /// The validated configuration the handler runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -66,6 +78,9 @@ pub struct Config {
     pub max_concurrency: usize,
     pub alarm_on_unreplicated: bool,
     pub deadline_margin: Duration,
+    /// Only these source buckets are audited (None: every bucket an event names).
+    pub source_buckets: Option<Vec<String>>,
+    pub log_keys: LogKeys,
 }
 
 impl Default for Config {
@@ -82,6 +97,8 @@ impl Default for Config {
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             alarm_on_unreplicated: true,
             deadline_margin: Duration::from_millis(DEFAULT_DEADLINE_MARGIN_MS),
+            source_buckets: None,
+            log_keys: LogKeys::Plain,
         }
     }
 }
@@ -220,6 +237,27 @@ impl Config {
                 }
             },
         };
+        let source_buckets = get(SOURCE_BUCKETS).map(|raw| {
+            let buckets: Vec<String> = raw
+                .split(',')
+                .map(|b| b.trim().to_string())
+                .filter(|b| !b.is_empty())
+                .collect();
+            for bucket in buckets.iter().filter(|b| !is_bucket_name(b)) {
+                problems.push(format!(
+                    "{SOURCE_BUCKETS}: {bucket:?} is not a valid S3 bucket name"
+                ));
+            }
+            buckets
+        });
+        let log_keys = match get(LOG_KEYS).as_deref() {
+            None | Some("plain") => LogKeys::Plain,
+            Some("hash") => LogKeys::Hash,
+            Some(other) => {
+                problems.push(format!("{LOG_KEYS}={other:?}: expected plain or hash"));
+                LogKeys::Plain
+            }
+        };
 
         if !problems.is_empty() {
             return Err(ConfigError { problems });
@@ -236,6 +274,8 @@ impl Config {
             max_concurrency,
             alarm_on_unreplicated,
             deadline_margin,
+            source_buckets,
+            log_keys,
         })
     }
 }
@@ -353,6 +393,18 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
+    }
+
+    #[test]
+    fn watched_buckets_and_key_hashing() {
+        let config = load(&[(SOURCE_BUCKETS, "a-bucket, b-bucket"), (LOG_KEYS, "hash")]).unwrap();
+        assert_eq!(
+            config.source_buckets,
+            Some(vec!["a-bucket".to_string(), "b-bucket".to_string()])
+        );
+        assert_eq!(config.log_keys, LogKeys::Hash);
+        let error = load(&[(SOURCE_BUCKETS, "ok-bucket,Not_OK"), (LOG_KEYS, "rot13")]).unwrap_err();
+        assert_eq!(error.problems.len(), 2, "{error}");
     }
 
     #[test]

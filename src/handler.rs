@@ -9,10 +9,10 @@ use crate::alert;
 use crate::audit::rules::ReplicationRules;
 use crate::audit::verdict::{AuditInput, RuleCoverage};
 use crate::audit::{
-    decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ReplicationStatus, Verdict,
-    VerdictPolicy,
+    decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
+    ReplicationStatus, Verdict, VerdictPolicy,
 };
-use crate::config::{Config, MetricsMode};
+use crate::config::{Config, LogKeys, MetricsMode};
 use crate::event::{self, Content, EventError, Trigger};
 use crate::metrics;
 use crate::ports::{AlertPublisher, MetricsPublisher, ObjectProbe};
@@ -21,6 +21,7 @@ use aws_lambda_events::sqs::SqsBatchResponse;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
@@ -125,6 +126,16 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let mut rejected = Vec::new();
         for item in &batch.items {
             match &item.content {
+                Content::Audit(object) if !self.watches(&object.bucket) => {
+                    skipped.push(Skipped {
+                        origin: item.origin.clone(),
+                        reason: format!(
+                            "bucket {} is not in AUDITOR_SOURCE_BUCKETS; not audited",
+                            object.bucket
+                        ),
+                    });
+                    object_of_item.push(None);
+                }
                 Content::Audit(object) => {
                     let index = *index_of.entry(object.identity()).or_insert_with(|| {
                         objects.push(object.clone());
@@ -156,16 +167,19 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
 
         let mut outcomes: Vec<Option<Vec<Finding>>> = vec![None; objects.len()];
+        let invocation = Invocation::default();
+        let invocation = &invocation;
         let audits = stream::iter(objects.iter().enumerate())
             .map(|(index, object)| async move {
                 let findings = match audit_until {
                     Some(until) if Instant::now() >= until => None,
-                    Some(until) => {
-                        tokio::time::timeout_at(until, self.audit_object(object, Some(until)))
-                            .await
-                            .ok()
-                    }
-                    None => Some(self.audit_object(object, None).await),
+                    Some(until) => tokio::time::timeout_at(
+                        until,
+                        self.audit_object(object, Some(until), invocation),
+                    )
+                    .await
+                    .ok(),
+                    None => Some(self.audit_object(object, None, invocation).await),
                 };
                 (index, findings)
             })
@@ -208,17 +222,29 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             self.publish_metrics(&report.findings),
             self.send_alert(&report.findings)
         );
-        log_summary(&batch.trigger, &report);
+        self.log_summary(&batch.trigger, &report, invocation);
         Ok(report)
     }
 
     /// Audits one object, re-checking a PENDING one with backoff within the wait budget.
-    async fn audit_object(&self, object: &ObjectRef, until: Option<Instant>) -> Vec<Finding> {
+    fn watches(&self, bucket: &str) -> bool {
+        self.config
+            .source_buckets
+            .as_ref()
+            .is_none_or(|watched| watched.iter().any(|b| b == bucket))
+    }
+
+    async fn audit_object(
+        &self,
+        object: &ObjectRef,
+        until: Option<Instant>,
+        invocation: &Invocation,
+    ) -> Vec<Finding> {
         let budget_end = Instant::now() + self.config.pending_wait;
         let wait_until = until.map_or(budget_end, |until| until.min(budget_end));
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let findings = self.audit_once(object).await;
+            let findings = self.audit_once(object, invocation).await;
             let pending = findings.iter().any(|f| f.verdict == Verdict::Pending);
             if !pending || Instant::now() + backoff > wait_until {
                 return findings;
@@ -228,7 +254,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
     }
 
-    async fn audit_once(&self, object: &ObjectRef) -> Vec<Finding> {
+    async fn audit_once(&self, object: &ObjectRef, invocation: &Invocation) -> Vec<Finding> {
         let source = self
             .probe
             .head_source(&object.bucket, &object.key, object.version_id.as_deref())
@@ -275,15 +301,19 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let checks = destinations.iter().map(|destination| {
             let version_id = version_id.clone();
             async move {
-                if ask_destination {
-                    Some(
-                        self.probe
-                            .head_destination(destination, &object.key, version_id.as_deref())
-                            .await,
-                    )
-                } else {
-                    None
+                if !ask_destination {
+                    return None;
                 }
+                Some(
+                    invocation
+                        .head_destination(
+                            &self.probe,
+                            destination,
+                            &object.key,
+                            version_id.as_deref(),
+                        )
+                        .await,
+                )
             }
         });
         let replicas = futures::future::join_all(checks).await;
@@ -390,6 +420,59 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
     }
 
+    /// How a key appears in logs (`AUDITOR_LOG_KEYS`).
+    fn log_key(&self, key: &str) -> String {
+        match self.config.log_keys {
+            LogKeys::Plain => key.to_string(),
+            LogKeys::Hash => {
+                let digest = Sha256::digest(key.as_bytes());
+                format!("sha256:{}", &hex::encode(digest)[..16])
+            }
+        }
+    }
+
+    /// One line per alarming finding (except those a shared cause explains: one line for
+    /// those), then one summary line.
+    fn log_summary(&self, trigger: &Trigger, report: &Report, invocation: &Invocation) {
+        if let Some(error) = invocation.credentials_failure() {
+            let affected = report
+                .findings
+                .iter()
+                .filter(|f| f.detail.cause == Some(ProbeErrorKind::Credentials))
+                .count();
+            error!(
+                role = self.config.destination_role_arn.as_deref().unwrap_or("-"),
+                error = %error.message,
+                objects = affected,
+                "could not assume the destination audit role: every destination check in this invocation is an error and is retried; check AUDITOR_DESTINATION_ROLE_ARN, AUDITOR_EXTERNAL_ID and the role's trust policy"
+            );
+        }
+        for finding in report
+            .findings
+            .iter()
+            .filter(|f| f.alarming && f.detail.cause != Some(ProbeErrorKind::Credentials))
+        {
+            warn!(
+                verdict = finding.verdict.as_str(),
+                bucket = %finding.source_bucket,
+                key = %self.log_key(&finding.key),
+                version_id = finding.version_id.as_deref().unwrap_or("-"),
+                destination = finding.destination_bucket.as_deref().unwrap_or("-"),
+                reason = %finding.detail.reason,
+                "alarming finding"
+            );
+        }
+        info!(
+            trigger = ?trigger,
+            findings = report.findings.len(),
+            skipped = report.skipped.len(),
+            rejected = report.rejected.len(),
+            retried = report.batch_item_failures.as_ref().map_or(0, Vec::len),
+            counts = %serde_json::to_string(&report.counts).unwrap_or_default(),
+            "audit complete"
+        );
+    }
+
     async fn send_alert(&self, findings: &[Finding]) {
         let Some(topic) = &self.config.alert_topic_arn else {
             return;
@@ -399,6 +482,57 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         };
         if let Err(failure) = self.alerts.publish(topic, &message).await {
             error!(error = %DisplayChain(&failure), topic = %topic, "could not send the alert; the findings are in this log and the response");
+        }
+    }
+}
+
+/// What one invocation learns that its other audits should know.
+#[derive(Default)]
+struct Invocation {
+    /// Whether a destination HEAD has completed in this invocation (the first runs alone).
+    first_destination_done: tokio::sync::Mutex<bool>,
+    /// The first failure to obtain the destination audit role's credentials.
+    credentials: std::sync::Mutex<Option<ProbeError>>,
+}
+
+impl Invocation {
+    /// HEADs a replica. The invocation's first destination HEAD runs alone, so that if the audit
+    /// role cannot be assumed STS is asked once, not once per concurrent object (the SDK would);
+    /// after a credentials failure the rest of the invocation reuses that error.
+    async fn head_destination<P: ObjectProbe>(
+        &self,
+        probe: &P,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Probe {
+        let mut done = self.first_destination_done.lock().await;
+        if !*done {
+            let result = probe.head_destination(bucket, key, version_id).await;
+            self.note(&result);
+            *done = true;
+            return result;
+        }
+        drop(done);
+        if let Some(error) = self.credentials_failure() {
+            return Probe::Failed(error);
+        }
+        let result = probe.head_destination(bucket, key, version_id).await;
+        self.note(&result);
+        result
+    }
+
+    fn credentials_failure(&self) -> Option<ProbeError> {
+        self.credentials.lock().map(|c| c.clone()).unwrap_or(None)
+    }
+
+    fn note(&self, probe: &Probe) {
+        if let Probe::Failed(error) = probe {
+            if error.kind == ProbeErrorKind::Credentials {
+                if let Ok(mut first) = self.credentials.lock() {
+                    first.get_or_insert_with(|| error.clone());
+                }
+            }
         }
     }
 }
@@ -443,29 +577,6 @@ fn rules_unreadable(object: &ObjectRef, source: &Probe, error: &ProbeError) -> F
         age_seconds: None,
         lag_seconds: None,
     }
-}
-
-fn log_summary(trigger: &Trigger, report: &Report) {
-    for finding in report.findings.iter().filter(|f| f.alarming) {
-        warn!(
-            verdict = finding.verdict.as_str(),
-            bucket = %finding.source_bucket,
-            key = %finding.key,
-            version_id = finding.version_id.as_deref().unwrap_or("-"),
-            destination = finding.destination_bucket.as_deref().unwrap_or("-"),
-            reason = %finding.detail.reason,
-            "alarming finding"
-        );
-    }
-    info!(
-        trigger = ?trigger,
-        findings = report.findings.len(),
-        skipped = report.skipped.len(),
-        rejected = report.rejected.len(),
-        retried = report.batch_item_failures.as_ref().map_or(0, Vec::len),
-        counts = %serde_json::to_string(&report.counts).unwrap_or_default(),
-        "audit complete"
-    );
 }
 
 /// Displays an error with its whole `source()` chain on one line.

@@ -4,15 +4,19 @@ A fault is a JSON object; a list of them is loaded from `--faults FILE` at start
 `POST /_world/faults` at run time (`DELETE /_world/faults` clears them). Matching fields:
   bucket       exact bucket name (optional: any bucket)
   key_regex    Python regular expression searched in the object key (optional: any key)
-  operation    S3 operation name, e.g. "HeadObject" (throttle only; optional: any S3 operation)
+  operation    operation name, e.g. "HeadObject", "AssumeRole", "PutMetricData", "Publish"
+               (request faults only; optional: any S3 operation)
 Kinds (`fault`):
   stay_pending              covered objects stay PENDING forever (never replicated)
   fail                      replication FAILS (failure reason DstPutObjectNotPermitted)
   complete_without_replica  the source turns COMPLETED but no replica is ever written
   delete_replica            the replica is written, then that version is deleted again
   mismatch_replica          the replica keeps the version id but its body (size, ETag) differs
-  throttle                  the first `count` matching S3 requests get `503 SlowDown`
-  deny                      matching S3 requests get `403 AccessDenied` (the first `count`, or all)
+  throttle                  the first `count` matching requests are throttled (S3: `503 SlowDown`,
+                            query APIs such as STS, CloudWatch, SNS: `400 Throttling`)
+  deny                      matching requests get `403 AccessDenied` (the first `count`, or all)
+  unavailable               matching requests get `503 ServiceUnavailable` (the first `count`, or all)
+Request faults without an `operation` match S3 requests only; with one, any service's.
 The first matching fault of a kind wins; throttle faults are used up request by request.
 """
 
@@ -22,7 +26,7 @@ import re
 import threading
 
 REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica", "mismatch_replica")
-REQUEST_FAULTS = ("throttle", "deny")
+REQUEST_FAULTS = ("throttle", "deny", "unavailable")
 KINDS = REPLICATION_FAULTS + REQUEST_FAULTS
 
 
@@ -90,14 +94,15 @@ class Faults:
                     return fault["fault"]
         return None
 
-    def take_request_fault(self, operation: str, bucket: str | None, key: str | None) -> str | None:
-        """The request fault ("throttle" or "deny") to answer with; uses up one of its `count`
-        (a count of -1, only possible for deny, never runs out)."""
+    def take_request_fault(self, service: str, operation: str, bucket: str | None, key: str | None) -> str | None:
+        """The request fault to answer with; uses up one of its `count` (-1 never runs out)."""
         with self._lock:
             for fault in self._faults:
                 if fault["fault"] not in REQUEST_FAULTS or fault["count"] == 0:
                     continue
                 if fault.get("operation") and fault["operation"] != operation:
+                    continue
+                if not fault.get("operation") and service != "s3":
                     continue
                 if self._matches(fault, bucket, key):
                     if fault["count"] > 0:

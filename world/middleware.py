@@ -3,12 +3,13 @@
 - Fixed access keys act as account A or B (`accounts.py`): the key in the SigV4 credential scope
   is mapped to moto's `x-moto-account-id`. Other keys (e.g. from sts:AssumeRole) are left to moto,
   which maps assumed-role keys to the role's account.
-- Request faults answer `503 SlowDown` (throttle) or `403 AccessDenied` (deny) before moto
-  sees the request.
+- Request faults (throttle, deny, unavailable) answer with the service's own error shape before
+  moto sees the request.
 - GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter).
 - Every request is counted per service and operation (`GET /_world/stats`), so tests and
   benchmarks can count API calls at the server.
-- `/_world/...` is the control API (health, stats, faults, drain, replication status).
+- `/_world/...` is the control API (health, stats, faults, drain, replication status, the
+  credentials sts:AssumeRole issued).
 """
 
 from __future__ import annotations
@@ -131,16 +132,30 @@ def _json(start_response, payload, status: str = "200 OK"):
     return _respond(start_response, status, json.dumps(payload).encode(), "application/json")
 
 
-SLOW_DOWN = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-    b"<Message>Please reduce your request rate.</Message>"
-    b"<RequestId>world-throttle</RequestId></Error>"
-)
+# (status, S3 error code, query-protocol error code, message) per request fault.
+_FAULT_ANSWERS = {
+    "throttle": ("503 Slow Down", "SlowDown", "Throttling", "Rate exceeded", 400),
+    "deny": ("403 Forbidden", "AccessDenied", "AccessDenied", "Access Denied", 403),
+    "unavailable": ("503 Service Unavailable", "ServiceUnavailable", "ServiceUnavailable", "Service is unavailable", 503),
+}
+_QUERY_STATUS = {400: "400 Bad Request", 403: "403 Forbidden", 503: "503 Service Unavailable"}
 
-ACCESS_DENIED = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-    b"<Message>Access Denied</Message><RequestId>world-deny</RequestId></Error>"
-)
+
+def fault_response(start_response, fault: str, service: str, method: str):
+    """The error a real service answers with: S3's `<Error>` or the query APIs' `<ErrorResponse>`."""
+    s3_status, s3_code, query_code, message, query_status = _FAULT_ANSWERS[fault]
+    if service == "s3":
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{s3_code}</Code>'
+            f"<Message>{message}</Message><RequestId>world-{fault}</RequestId></Error>"
+        ).encode()
+        return _respond(start_response, s3_status, body, "application/xml", method)
+    error_type = "Receiver" if query_status >= 500 else "Sender"
+    body = (
+        f"<ErrorResponse><Error><Type>{error_type}</Type><Code>{query_code}</Code>"
+        f"<Message>{message}</Message></Error><RequestId>world-{fault}</RequestId></ErrorResponse>"
+    ).encode()
+    return _respond(start_response, _QUERY_STATUS[query_status], body, "text/xml", method)
 
 
 class WorldMiddleware:
@@ -168,12 +183,10 @@ class WorldMiddleware:
             self._stats[(service or "unsigned", operation)] += 1
 
         method = environ.get("REQUEST_METHOD", "GET")
+        fault = self.faults.take_request_fault(service or "unsigned", operation, bucket, key)
+        if fault:
+            return fault_response(start_response, fault, service or "unsigned", method)
         if service == "s3":
-            fault = self.faults.take_request_fault(operation, bucket, key)
-            if fault == "throttle":
-                return _respond(start_response, "503 Slow Down", SLOW_DOWN, "application/xml", method)
-            if fault == "deny":
-                return _respond(start_response, "403 Forbidden", ACCESS_DENIED, "application/xml", method)
             if operation == "GetBucketReplication":
                 stored = self.engine.configuration_xml(bucket)
                 if stored is not None:
@@ -231,6 +244,24 @@ class WorldMiddleware:
         if path == "/_world/drain":
             drained = self.engine.drain(float(query.get("timeout", "10")))
             return _json(start_response, {"drained": drained}, "200 OK" if drained else "504 Gateway Timeout")
+        if path == "/_world/issued-credentials":
+            # What sts:AssumeRole handed out, so tests can prove no secret reaches a log.
+            from moto.sts.models import sts_backends
+
+            issued = [
+                {
+                    "role_arn": role.role_arn,
+                    "session_name": role.session_name,
+                    "external_id": role.external_id,
+                    "access_key_id": role.access_key_id,
+                    "secret_access_key": role.secret_access_key,
+                    "session_token": role.session_token,
+                }
+                for _, regions in list(sts_backends.items())
+                for _, backend in list(regions.items())
+                for role in backend.assumed_roles
+            ]
+            return _json(start_response, issued)
         if path == "/_world/replication":
             if "bucket" not in query or "key" not in query:
                 return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")

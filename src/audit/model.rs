@@ -254,6 +254,8 @@ pub struct Detail {
     pub remediation: Option<String>,
     /// S3's own failure reason code, when a replication event carried one.
     pub failure_reason: Option<String>,
+    /// For `error` verdicts: why the audit could not decide.
+    pub cause: Option<ProbeErrorKind>,
 }
 
 impl Detail {
@@ -262,6 +264,7 @@ impl Detail {
             reason: reason.into(),
             remediation: None,
             failure_reason: None,
+            cause: None,
         }
     }
 

@@ -282,7 +282,9 @@ fn probe_error_detail(error: &ProbeError, side: &str) -> Detail {
         (ProbeErrorKind::Transient, _) => fix::TRANSIENT,
         (ProbeErrorKind::Other, _) => "Check the auditor's configuration and permissions; the error text says what S3 answered.",
     };
-    Detail::new(format!("Could not check the {side}: {error}.")).fix(remediation)
+    let mut detail = Detail::new(format!("Could not check the {side}: {error}.")).fix(remediation);
+    detail.cause = Some(error.kind);
+    detail
 }
 
 fn human_age(age: Option<Duration>) -> String {

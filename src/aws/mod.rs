@@ -19,9 +19,13 @@ use std::time::Duration;
 /// Session name the destination account sees in CloudTrail for the auditor's HEADs.
 pub const SESSION_NAME: &str = "replication-auditor";
 
-/// Attempts per SDK call (first try + retries with exponential backoff and jitter). Standard
-/// mode also retries 503 SlowDown; after that the object's verdict is `error` and SQS retries.
+/// Attempts per SDK call (first try + retries with exponential backoff and full jitter).
+/// Standard mode retries 503 SlowDown, throttling and 5xx; after that the object's verdict is
+/// `error` and SQS retries it later.
 pub const MAX_ATTEMPTS: u32 = 4;
+/// First retry waits up to this long, doubling after (≤ 0.2 + 0.4 + 0.8 s in all): short enough
+/// to stay inside one invocation's budget, long enough to let an S3 prefix's rate recover.
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -34,7 +38,11 @@ pub struct AwsClients {
 impl AwsClients {
     pub async fn load(config: &Config) -> Self {
         let base = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(INITIAL_BACKOFF),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))

@@ -374,7 +374,8 @@ impl NamedObject {
         };
         let key = match keys::decode_event_key(&raw_key) {
             Ok(key) => key,
-            Err(error) => return reject(message_id, origin, format!("{error} ({raw_key:?})")),
+            // The raw key is left out on purpose: rejections are logged (AUDITOR_LOG_KEYS).
+            Err(error) => return reject(message_id, origin, error.to_string()),
         };
         let object = ObjectRef {
             bucket,

@@ -163,6 +163,52 @@ impl World {
         output.version_id.expect("versioned bucket")
     }
 
+    /// Sum of a metric's datapoints in the last 10 minutes, as CloudWatch holds them, for the
+    /// exact dimension set (SourceBucket, plus DestinationBucket when given).
+    pub async fn metric_sum(&self, name: &str, source: &str, destination: Option<&str>) -> f64 {
+        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+        let now = std::time::SystemTime::now();
+        let mut dimensions = vec![Dimension::builder()
+            .name("SourceBucket")
+            .value(source)
+            .build()];
+        if let Some(destination) = destination {
+            dimensions.push(
+                Dimension::builder()
+                    .name("DestinationBucket")
+                    .value(destination)
+                    .build(),
+            );
+        }
+        let output = self
+            .cloudwatch()
+            .get_metric_statistics()
+            .namespace("S3ReplicationAuditor")
+            .metric_name(name)
+            .set_dimensions(Some(dimensions))
+            .start_time((now - std::time::Duration::from_secs(600)).into())
+            .end_time((now + std::time::Duration::from_secs(600)).into())
+            .period(60)
+            .statistics(Statistic::Sum)
+            .send()
+            .await
+            .expect("GetMetricStatistics");
+        output.datapoints().iter().filter_map(|d| d.sum).sum()
+    }
+
+    /// (subject, message) of every alert that reached the SNS → SQS inbox (taken from it).
+    pub async fn alerts(&self) -> Vec<(String, String)> {
+        self.take_messages(ALERT_INBOX)
+            .await
+            .into_iter()
+            .map(|(_, body)| {
+                let envelope: Value = serde_json::from_str(&body).unwrap();
+                let subject = envelope["Subject"].as_str().unwrap_or_default().to_string();
+                (subject, envelope["Message"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+
     /// Every message now in `queue`, deleted from it (bodies as they are).
     pub async fn take_messages(&self, queue: &str) -> Vec<(String, String)> {
         let sqs = self.sqs();

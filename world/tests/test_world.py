@@ -119,6 +119,8 @@ def test_assume_role_from_a_into_b_gives_b_credentials_that_read_b(world):
         aws_session_token=credentials["SessionToken"],
         region_name=REGION,
     )
+    issued = world.control("/_world/issued-credentials")
+    assert any(c["session_token"] == credentials["SessionToken"] and c["external_id"] == scenario.EXTERNAL_ID for c in issued)
     assumed_sts = session.client("sts", endpoint_url=world.url)
     assert assumed_sts.get_caller_identity()["Account"] == DESTINATION.account_id
     assumed_s3 = session.client("s3", endpoint_url=world.url, config=Config(s3={"addressing_style": "path"}))
@@ -471,3 +473,28 @@ def test_metric_statistics_match_the_exact_dimension_set_like_cloudwatch(world):
             StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=5),
         )["Datapoints"]
         assert sum(p["Sum"] for p in points) == 1.0
+
+
+@pytest.mark.parametrize(
+    "service, call, fault, status, code",
+    [
+        ("sts", lambda c: c.get_caller_identity(), "deny", 403, "AccessDenied"),
+        # boto3's CloudWatch speaks a newer protocol than the query XML answered here: status only.
+        ("cloudwatch", lambda c: c.put_metric_data(Namespace="N", MetricData=[{"MetricName": "M", "Value": 1}]), "unavailable", 503, None),
+        ("sns", lambda c: c.list_topics(), "throttle", 400, "Throttling"),
+    ],
+)
+def test_request_faults_reach_other_services_with_their_error_shape(world, service, call, fault, status, code):
+    operation = {"sts": "GetCallerIdentity", "cloudwatch": "PutMetricData", "sns": "ListTopics"}[service]
+    world.control("/_world/faults", "POST", {"fault": fault, "operation": operation, "count": 1})
+    client = boto3.client(
+        service, endpoint_url=world.url, region_name=REGION,
+        aws_access_key_id=SOURCE.access_key_id, aws_secret_access_key=SOURCE.secret_access_key,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as failed:
+        call(client)
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    if code:
+        assert failed.value.response["Error"]["Code"] == code
+    call(client)  # the fault is used up
