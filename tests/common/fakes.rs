@@ -142,3 +142,30 @@ impl AlertPublisher for RecordingAlerts {
         Ok(())
     }
 }
+
+/// A fake S3 in which every object exists, COMPLETED, with an identical replica.
+#[derive(Default)]
+pub struct EverythingReplicated {
+    pub heads: std::sync::atomic::AtomicUsize,
+}
+
+impl ObjectProbe for EverythingReplicated {
+    async fn head_source(&self, _bucket: &str, _key: &str, version_id: Option<&str>) -> Probe {
+        self.heads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Probe::Found(facts(version_id.unwrap_or("latest"), Some("COMPLETED")))
+    }
+
+    async fn head_destination(&self, _bucket: &str, _key: &str, version_id: Option<&str>) -> Probe {
+        self.heads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Probe::Found(facts(version_id.unwrap_or("latest"), Some("REPLICA")))
+    }
+
+    async fn replication_rules(
+        &self,
+        _bucket: &str,
+    ) -> Result<Option<ReplicationRules>, ProbeError> {
+        Ok(None)
+    }
+}
