@@ -172,3 +172,177 @@ fn mentions_credentials(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("credentials") || lower.contains("assumerole") || lower.contains("identity")
 }
+
+#[cfg(test)]
+mod tests {
+    //! The adapter against the SDK's own mocks: GIVEN what S3 answers, THEN the domain value.
+    use super::*;
+    use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
+    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+    use aws_sdk_s3::types::{
+        Destination, ReplicationConfiguration, ReplicationRule as SdkRule,
+        ReplicationRuleAndOperator, ReplicationRuleFilter, ReplicationStatus as SdkStatus, Tag,
+    };
+    use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn status(code: u16, body: &'static str) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(code).unwrap(), SdkBody::from(body))
+    }
+
+    fn probe(rules: &[&Rule]) -> S3Probe {
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
+        S3Probe::new(client.clone(), client)
+    }
+
+    #[tokio::test]
+    async fn head_reads_status_version_size_and_kms() {
+        let rule = mock!(Client::head_object)
+            .match_requests(|r| {
+                r.bucket() == Some("src")
+                    && r.key() == Some("a b.png")
+                    && r.version_id() == Some("v1")
+            })
+            .then_output(|| {
+                HeadObjectOutput::builder()
+                    .version_id("v1")
+                    .replication_status(SdkStatus::Complete)
+                    .content_length(42)
+                    .e_tag("\"e\"")
+                    .server_side_encryption(ServerSideEncryption::AwsKms)
+                    .build()
+            });
+        let Probe::Found(facts) = probe(&[&rule])
+            .head_source("src", "a b.png", Some("v1"))
+            .await
+        else {
+            panic!("expected a found object");
+        };
+        assert_eq!(facts.replication_status, Some(ReplicationStatus::Completed));
+        assert_eq!(
+            (facts.version_id.as_deref(), facts.size),
+            (Some("v1"), Some(42))
+        );
+        assert!(facts.kms_encrypted);
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn not_found_and_delete_markers_are_not_found() {
+        for code in [404, 405] {
+            let rule = mock!(Client::head_object).then_http_response(move || status(code, ""));
+            assert_eq!(
+                probe(&[&rule])
+                    .head_destination("dst", "k", Some("v"))
+                    .await,
+                Probe::NotFound,
+                "{code}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn forbidden_is_access_denied_never_not_found() {
+        let rule = mock!(Client::head_object).then_http_response(|| status(403, ""));
+        match probe(&[&rule])
+            .head_destination("dst", "k", Some("v"))
+            .await
+        {
+            Probe::Failed(error) => {
+                assert_eq!(error.kind, ProbeErrorKind::AccessDenied);
+                assert_eq!(error.operation, "HeadObject");
+            }
+            other => panic!("403 became {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_down_and_5xx_are_throttled_or_transient() {
+        let throttled = mock!(Client::head_object).then_http_response(|| status(503, ""));
+        let Probe::Failed(error) = probe(&[&throttled]).head_source("src", "k", None).await else {
+            panic!()
+        };
+        assert_eq!(error.kind, ProbeErrorKind::Throttled);
+        let broken = mock!(Client::head_object).then_http_response(|| status(500, ""));
+        let Probe::Failed(error) = probe(&[&broken]).head_source("src", "k", None).await else {
+            panic!()
+        };
+        assert_eq!(error.kind, ProbeErrorKind::Transient);
+    }
+
+    #[tokio::test]
+    async fn missing_replication_configuration_is_none_not_an_error() {
+        let rule = mock!(Client::get_bucket_replication).then_http_response(|| {
+            status(404, "<Error><Code>ReplicationConfigurationNotFoundError</Code><Message>none</Message></Error>")
+        });
+        assert_eq!(probe(&[&rule]).replication_rules("src").await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn replication_rules_map_filters_priorities_and_destinations() {
+        let rule = mock!(Client::get_bucket_replication).then_output(|| {
+            let destination = |bucket: &str| Destination::builder().bucket(bucket).build().unwrap();
+            let and = ReplicationRuleAndOperator::builder()
+                .prefix("img/")
+                .tags(
+                    Tag::builder()
+                        .key("replicate")
+                        .value("yes")
+                        .build()
+                        .unwrap(),
+                )
+                .build();
+            #[allow(deprecated)]
+            let v1 = SdkRule::builder()
+                .status(ReplicationRuleStatus::Disabled)
+                .prefix("logs/")
+                .destination(destination("arn:aws:s3:::old"))
+                .build()
+                .unwrap();
+            let v2 = SdkRule::builder()
+                .id("images")
+                .priority(3)
+                .status(ReplicationRuleStatus::Enabled)
+                .filter(ReplicationRuleFilter::builder().and(and).build())
+                .destination(destination("arn:aws:s3:::dst"))
+                .build()
+                .unwrap();
+            let configuration = ReplicationConfiguration::builder()
+                .role("arn:aws:iam::1:role/r")
+                .rules(v2)
+                .rules(v1)
+                .build()
+                .unwrap();
+            GetBucketReplicationOutput::builder()
+                .replication_configuration(configuration)
+                .build()
+        });
+        let rules = probe(&[&rule])
+            .replication_rules("src")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rules.rules,
+            vec![
+                ReplicationRule {
+                    id: Some("images".into()),
+                    priority: Some(3),
+                    enabled: true,
+                    prefix: "img/".into(),
+                    has_tag_filter: true,
+                    destination_bucket: "dst".into(),
+                },
+                ReplicationRule {
+                    id: None,
+                    priority: None,
+                    enabled: false,
+                    prefix: "logs/".into(),
+                    has_tag_filter: false,
+                    destination_bucket: "old".into(),
+                },
+            ]
+        );
+    }
+}
