@@ -9,7 +9,7 @@ WORLD_ARGS ?=
 # checkov: no calls to its SaaS for guideline mappings (the checks themselves are local).
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help world test test-world test-rust test-infra lint build demo deploy lambda clean
+.PHONY: help world test test-world test-rust test-infra lint build demo deploy lambda fuzz clean
 
 help:
 	@echo "make demo     the auditor against the local two-account world, from upload to alert"
@@ -19,6 +19,7 @@ help:
 	@echo "make lambda   the Lambda zip with cargo lambda (x86_64; arm64 needs zig: see README, Deploy)"
 	@echo "make deploy   sam build + deploy in account A, the audit role in account B (README, Deploy)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
+	@echo "make fuzz     libFuzzer on the event decoder for FUZZ_SECONDS (default 600)"
 
 # The local world: moto + the replication engine's dependencies, pytest (all pinned).
 $(STAMP): world/requirements.txt
@@ -72,5 +73,13 @@ demo: $(STAMP)
 deploy:
 	infra/deploy.sh
 
+# libFuzzer through cargo-fuzz (stable toolchain, no sanitizer), seeded with events/ and the corpus.
+FUZZ_SECONDS ?= 600
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.2
+	mkdir -p fuzz/corpus/decode_event
+	cd fuzz && cargo fuzz run decode_event --sanitizer none corpus/decode_event ../events ../tests/corpus/cases \
+		-- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1
+
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) target .aws-sam
+	rm -rf $(VENV) $(INFRA_VENV) target .aws-sam fuzz/target
