@@ -9,7 +9,7 @@ WORLD_ARGS ?=
 # checkov: no calls to its SaaS for guideline mappings (the checks themselves are local).
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help world test test-world test-rust test-infra lint build demo deploy lambda fuzz clean
+.PHONY: help world test test-world test-rust test-infra lint build demo deploy lambda fuzz bench clean
 
 help:
 	@echo "make demo     the auditor against the local two-account world, from upload to alert"
@@ -20,6 +20,7 @@ help:
 	@echo "make deploy   sam build + deploy in account A, the audit role in account B (README, Deploy)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make fuzz     libFuzzer on the event decoder for FUZZ_SECONDS (default 600)"
+	@echo "make bench    the Rust auditor vs a boto3 baseline; exits 1 when a budget is missed"
 
 # The local world: moto + the replication engine's dependencies, pytest (all pinned).
 $(STAMP): world/requirements.txt
@@ -72,6 +73,10 @@ demo: $(STAMP)
 
 deploy:
 	infra/deploy.sh
+
+# Release artefact first (the binary measured is the one deployed), then the side-by-side run.
+bench: $(STAMP) lambda
+	$(PY) benches/run_bench.py
 
 # libFuzzer through cargo-fuzz (stable toolchain, no sanitizer), seeded with events/ and the corpus.
 FUZZ_SECONDS ?= 600

@@ -10,21 +10,27 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 const DEFAULT_LOG_FILTER: &str =
     "info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,lambda_runtime=warn";
 
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
+    let (filter, filter_problem) = log_filter(std::env::var("RUST_LOG").ok());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_ansi(false)
+                .with_writer(std::io::stderr),
         )
+        .with(filter)
         .init();
+    if let Some(problem) = filter_problem {
+        tracing::warn!(problem = %problem, "RUST_LOG not understood; using the default log levels");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,6 +45,22 @@ pub fn main() -> ExitCode {
         runtime.block_on(serve_lambda())
     } else {
         runtime.block_on(crate::cli::run(std::env::args_os()))
+    }
+}
+
+/// `RUST_LOG` as `level` and `target=level` pairs (e.g. `debug,aws_config=info`).
+fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
+    let default = || {
+        DEFAULT_LOG_FILTER
+            .parse::<Targets>()
+            .expect("the default log filter parses")
+    };
+    match rust_log.filter(|value| !value.trim().is_empty()) {
+        None => (default(), None),
+        Some(value) => match value.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(error) => (default(), Some(format!("{value:?}: {error}"))),
+        },
     }
 }
 
