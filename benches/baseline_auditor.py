@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
@@ -29,10 +30,17 @@ SNS = boto3.client("sns", config=CONFIG)
 NAMESPACE = os.environ.get("AUDITOR_METRICS_NAMESPACE", "S3ReplicationAuditorBaseline")
 LATE_AFTER = int(os.environ.get("AUDITOR_LATE_AFTER_SECONDS", "900"))
 _destination_s3 = None
+_destination_lock = threading.Lock()
 _rules: dict[str, list] = {}
 
 
 def destination_s3():
+    global _destination_s3
+    with _destination_lock:
+        return _destination_s3 or _assume()
+
+
+def _assume():
     global _destination_s3
     if _destination_s3 is None:
         role = os.environ.get("AUDITOR_DESTINATION_ROLE_ARN")

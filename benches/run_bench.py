@@ -5,7 +5,7 @@ Every figure is a median over repeated runs and every ratio is computed within t
 Exits 1 when a budget is missed. Both auditors run as fresh processes, the way a cold Lambda
 starts: exec -> configuration -> clients -> AssumeRole -> HEADs -> PutMetricData -> answer.
 
-  cold start    wall time exec -> response for one object; peak RSS (ru_maxrss of that process)
+  cold start    wall time exec -> response for one object; peak RSS (VmHWM of that process)
   CPU / object  (user+sys CPU of a 1,000-object run - of a 1-object run) / 999
   API calls     counted by the world: HEADs per object, PutMetricData per run, AssumeRole per process
   10,000 batch  one invocation with 10,000 objects: wall time and peak RSS
@@ -22,9 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -67,22 +68,19 @@ def start_world():
     return process, line.split(" ", 1)[1]
 
 
-def upload(url: str, keys: list[str]) -> list[dict]:
-    s3 = scenario.client("s3", url, SOURCE)
-
-    def put(key):
-        version = s3.put_object(Bucket=scenario.HEALTHY_SOURCE, Key=key, Body=b"\x89PNG bench")["VersionId"]
-        return {"bucket": scenario.HEALTHY_SOURCE, "key": key, "version_id": version}
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return list(pool.map(put, keys))
+def upload(url: str, prefix: str, count: int) -> list[dict]:
+    """Creates `count` replicated objects in the healthy pair (world bulk endpoint: PUT speed is
+    not what is measured here)."""
+    query = urllib.parse.urlencode({"bucket": scenario.HEALTHY_SOURCE, "prefix": prefix, "count": count})
+    created = control(url, f"/_world/bulk-put?{query}", "POST")
+    return [{"bucket": scenario.HEALTHY_SOURCE, "key": o["key"], "version_id": o["version_id"]} for o in created]
 
 
 def environment(url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUDITOR_", "RUST_LOG"))}
     env.update(
         {
-            "AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": SOURCE.access_key_id,
+            "AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": SOURCE.access_key_id,
             "AWS_SECRET_ACCESS_KEY": SOURCE.secret_access_key, "AWS_EC2_METADATA_DISABLED": "true",
             "AUDITOR_DESTINATION_ROLE_ARN": f"arn:aws:iam::222222222222:role/{scenario.AUDIT_ROLE}",
             "AUDITOR_EXTERNAL_ID": scenario.EXTERNAL_ID, "AUDITOR_PENDING_WAIT_SECONDS": "0", "RUST_LOG": "warn",
@@ -91,16 +89,36 @@ def environment(url: str) -> dict:
     return env
 
 
+def peak_rss_kb(pid: int, peak: list[int], done: threading.Event) -> None:
+    """Follows /proc/PID/status VmHWM (the program's own high-water mark after exec). wait4's
+    ru_maxrss cannot be used: it counts the forked copy of this Python process before exec."""
+    path = f"/proc/{pid}/status"
+    while not done.is_set():
+        try:
+            with open(path, encoding="ascii") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+        except (OSError, ValueError):
+            return
+        time.sleep(0.001)
+
+
 def run(command: list[str], event_path: str, env: dict) -> dict:
-    """Runs one auditor process; wall time, CPU and peak RSS come from the kernel (wait4)."""
+    """Runs one auditor process: wall time and CPU from the kernel (wait4), peak RSS from VmHWM."""
     started = time.perf_counter()
     process = subprocess.Popen([*command, event_path], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak, done = [0], threading.Event()
+    watcher = threading.Thread(target=peak_rss_kb, args=(process.pid, peak, done))
+    watcher.start()
     stdout = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    done.set()
+    watcher.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     report = json.loads(stdout)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "report": report}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak[0] / 1024, "report": report}
 
 
 def write_event(objects: list[dict]) -> str:
@@ -143,9 +161,9 @@ def main() -> int:
     try:
         env = environment(url)
         print(f"world {url}; uploading {1 + 1000 + BATCH} objects ...", flush=True)
-        one = upload(url, ["bench/one.png"])
-        thousand = upload(url, [f"bench/k {i:05}.png" for i in range(1000)])
-        batch = upload(url, [f"batch/{i:06}.png" for i in range(BATCH)])
+        one = upload(url, "bench/one ", 1)
+        thousand = upload(url, "bench/k ", 1000)
+        batch = upload(url, "batch/", BATCH)
         control(url, "/_world/drain?timeout=300", "POST")
         one_event, thousand_event, batch_event = write_event(one), write_event(thousand), write_event(batch)
 

@@ -9,7 +9,7 @@
 - Every request is counted per service and operation (`GET /_world/stats`), so tests and
   benchmarks can count API calls at the server.
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
-  credentials sts:AssumeRole issued).
+  credentials sts:AssumeRole issued, bulk object creation for benchmarks).
 """
 
 from __future__ import annotations
@@ -244,6 +244,23 @@ class WorldMiddleware:
         if path == "/_world/drain":
             drained = self.engine.drain(float(query.get("timeout", "10")))
             return _json(start_response, {"drained": drained}, "200 OK" if drained else "504 Gateway Timeout")
+        if path == "/_world/bulk-put" and method == "POST":
+            # Many small objects at once for benchmarks: through moto's own put_object, so the
+            # replication engine sees them exactly as PUTs (marked PENDING when this returns).
+            from .engine import _find_bucket
+
+            backend, bucket = _find_bucket(query.get("bucket", ""))
+            if bucket is None:
+                return _json(start_response, {"error": "no such bucket"}, "404 Not Found")
+            prefix, count = query.get("prefix", "bulk/"), int(query.get("count", "1"))
+            created = []
+            try:
+                for index in range(count):
+                    key = backend.put_object(bucket.name, f"{prefix}{index:06}", b"bulk object", disable_notification=True)
+                    created.append({"key": key.name, "version_id": key.version_id})
+            finally:
+                self.engine.request_finished()
+            return _json(start_response, created)
         if path == "/_world/issued-credentials":
             # What sts:AssumeRole handed out, so tests can prove no secret reaches a log.
             from moto.sts.models import sts_backends

@@ -498,3 +498,12 @@ def test_request_faults_reach_other_services_with_their_error_shape(world, servi
     if code:
         assert failed.value.response["Error"]["Code"] == code
     call(client)  # the fault is used up
+
+
+def test_bulk_put_creates_replicated_objects_fast(world):
+    created = world.control(f"/_world/bulk-put?bucket={scenario.HEALTHY_SOURCE}&prefix=bulk/&count=50", "POST")
+    assert len(created) == 50
+    assert replication_status(world, scenario.HEALTHY_SOURCE, created[0]["key"], created[0]["version_id"]) == "PENDING"
+    world.drain()
+    last = created[-1]
+    assert replication_status(world, scenario.HEALTHY_DESTINATION, last["key"], last["version_id"], DESTINATION) == "REPLICA"
