@@ -148,11 +148,7 @@ async fn cloudwatch_down_still_returns_findings_sends_the_alert_and_writes_emf()
         1,
         "{stderr}"
     );
-    let emf: Vec<Value> = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
+    let emf = emf_lines(&stderr);
     assert_eq!(emf.len(), 1, "metrics fall back to EMF: {stderr}");
     assert_eq!(emf[0]["Failed"], 1);
 }

@@ -464,11 +464,7 @@ async fn emf_mode_writes_metrics_to_the_log_instead_of_calling_cloudwatch() {
         report["counts"]["replicated"], 1,
         "stdout carries only the report"
     );
-    let emf: Vec<Value> = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .collect();
+    let emf = emf_lines(&stderr);
     assert_eq!(emf.len(), 1, "{stderr}");
     assert_eq!(
         emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],

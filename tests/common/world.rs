@@ -318,6 +318,15 @@ pub fn sqs_record(message_id: &str, body: &str) -> Value {
     })
 }
 
+/// The Embedded Metric Format lines among a run's log lines.
+pub fn emf_lines(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|value| value.get("_aws").is_some())
+        .collect()
+}
+
 /// (key, verdict) of every finding in a report.
 pub fn verdicts(report: &Value) -> Vec<(String, String)> {
     report["findings"]
