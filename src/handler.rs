@@ -22,7 +22,7 @@ use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::Duration;
 use thiserror::Error;
@@ -33,6 +33,8 @@ use tracing::{error, info, warn};
 /// How long a bucket's replication rules are trusted before being read again.
 pub const RULES_CACHE_TTL: Duration = Duration::from_secs(300);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Time kept after publishing for the runtime to send the response.
+const PUBLISH_MARGIN: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 #[derive(Debug, Error)]
@@ -199,7 +201,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
 
         let batch_item_failures = (batch.trigger == Trigger::Sqs).then(|| {
             let mut response = SqsBatchResponse::default();
-            let mut returned: Vec<&str> = Vec::new();
+            let mut returned: HashSet<&str> = HashSet::new();
             for (item, object) in batch.items.iter().zip(&object_of_item) {
                 let retry = match (&item.content, object) {
                     (Content::Reject(_), _) => true,
@@ -207,8 +209,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     _ => false,
                 };
                 if let (true, Some(id)) = (retry, item.message_id.as_deref()) {
-                    if !returned.contains(&id) {
-                        returned.push(id);
+                    if returned.insert(id) {
                         response.add_failure(id);
                     }
                 }
@@ -217,16 +218,30 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         });
 
         let report = Report::new(findings, skipped, rejected, batch_item_failures);
-        // Metrics and the alert go out together; a failure of either is logged, never fatal.
-        tokio::join!(
-            self.publish_metrics(&report.findings),
-            self.send_alert(&report.findings)
-        );
+        // Metrics and the alert go out together; a failure of either is logged, never fatal, and
+        // neither may hold the answer past the Lambda deadline.
+        let publish = async {
+            tokio::join!(
+                self.publish_metrics(&report.findings),
+                self.send_alert(&report.findings)
+            )
+        };
+        match deadline {
+            Some(deadline) => {
+                let answer_by = deadline.checked_sub(PUBLISH_MARGIN).unwrap_or(deadline);
+                if tokio::time::timeout_at(answer_by, publish).await.is_err() {
+                    error!("metrics or the alert were not sent before the Lambda deadline; the findings are in this response and log");
+                }
+            }
+            None => {
+                publish.await;
+            }
+        }
         self.log_summary(&batch.trigger, &report, invocation);
         Ok(report)
     }
 
-    /// Audits one object, re-checking a PENDING one with backoff within the wait budget.
+    /// Whether `AUDITOR_SOURCE_BUCKETS` (if set) includes `bucket`.
     fn watches(&self, bucket: &str) -> bool {
         self.config
             .source_buckets
@@ -234,6 +249,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             .is_none_or(|watched| watched.iter().any(|b| b == bucket))
     }
 
+    /// Audits one object, re-checking a PENDING one with backoff within the wait budget.
     async fn audit_object(
         &self,
         object: &ObjectRef,

@@ -290,3 +290,47 @@ async fn replicated_objects_cost_exactly_two_heads() {
         ]
     );
 }
+
+/// A CloudWatch that never answers in time.
+struct StuckMetrics;
+
+impl s3_replication_auditor::ports::MetricsPublisher for StuckMetrics {
+    async fn put(
+        &self,
+        _namespace: &str,
+        _data: &[s3_replication_auditor::metrics::MetricDatum],
+    ) -> Result<usize, s3_replication_auditor::ports::PublishError> {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        Ok(1)
+    }
+}
+
+#[tokio::test]
+async fn a_stuck_metrics_call_does_not_hold_the_answer_past_the_deadline() {
+    let config = Config {
+        pending_wait: std::time::Duration::ZERO,
+        deadline_margin: std::time::Duration::from_millis(300),
+        ..Config::default()
+    };
+    let auditor = Auditor::new(
+        config,
+        fake_world(),
+        StuckMetrics,
+        RecordingAlerts::default(),
+        EmfOutput::Stderr,
+    );
+    let started = tokio::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(1);
+    let report = auditor
+        .handle(&load("s3-put.json"), Some(deadline))
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::Instant::now() < deadline,
+        "answered after the deadline"
+    );
+    assert_eq!(
+        report.counts["replicated"], 1,
+        "the findings are still returned"
+    );
+}
