@@ -555,20 +555,12 @@ impl Invocation {
 
 /// An object the invocation ran out of time for: an `error` (and, from SQS, a retry).
 fn not_audited(object: &ObjectRef) -> Finding {
-    Finding {
-        source_bucket: object.bucket.clone(),
-        key: object.key.clone(),
-        version_id: object.version_id.clone(),
-        destination_bucket: None,
-        source_status: None,
-        verdict: Verdict::Error,
-        alarming: true,
-        detail: Detail::new("Not audited: the Lambda deadline was reached first.")
+    audit_error(
+        object,
+        None,
+        Detail::new("Not audited: the Lambda deadline was reached first.")
             .fix("SQS delivers it again; if this repeats, raise the function timeout or lower the batch size."),
-        destination: None,
-        age_seconds: None,
-        lag_seconds: None,
-    }
+    )
 }
 
 fn rules_unreadable(object: &ObjectRef, source: &Probe, error: &ProbeError) -> Finding {
@@ -579,16 +571,25 @@ fn rules_unreadable(object: &ObjectRef, source: &Probe, error: &ProbeError) -> F
             .map(|s| s.as_str().to_string()),
         _ => None,
     };
+    audit_error(
+        object,
+        status,
+        Detail::new(format!("Could not read the source bucket's replication configuration: {error}."))
+            .fix("Grant the auditor s3:GetReplicationConfiguration on the source bucket, or set AUDITOR_DESTINATION_BUCKET."),
+    )
+}
+
+/// An `error` finding the handler itself decides (no destination was checked).
+fn audit_error(object: &ObjectRef, source_status: Option<String>, detail: Detail) -> Finding {
     Finding {
         source_bucket: object.bucket.clone(),
         key: object.key.clone(),
         version_id: object.version_id.clone(),
         destination_bucket: None,
-        source_status: status,
+        source_status,
         verdict: Verdict::Error,
         alarming: true,
-        detail: Detail::new(format!("Could not read the source bucket's replication configuration: {error}."))
-            .fix("Grant the auditor s3:GetReplicationConfiguration on the source bucket, or set AUDITOR_DESTINATION_BUCKET."),
+        detail,
         destination: None,
         age_seconds: None,
         lag_seconds: None,
