@@ -1,28 +1,33 @@
 //! S3 probes: HEAD of source and replica, and the source bucket's replication rules.
 //!
-//! HEAD only — object bodies are never read. SDK errors become [`ProbeErrorKind`]s: 404/405 are
-//! "not found", 403 stays "access denied" (never "missing": without s3:ListBucket S3 answers a
-//! missing object with 403), 503/429 "throttled", failing credentials "credentials".
+//! HEAD only — object bodies are never read. HEADs take the lean path in [`super::head`] (the hot
+//! loop); GetBucketReplication (once per bucket per 5 minutes) uses the SDK client. Failures
+//! become [`ProbeErrorKind`]s: 404/405 are "not found", 403 stays "access denied" (never
+//! "missing": without s3:ListBucket S3 answers a missing object with 403), 503/429
+//! "throttled", failing credentials "credentials".
 
+use super::head::HeadClient;
 use crate::audit::rules::{bucket_name_from_arn, ReplicationRule, ReplicationRules};
-use crate::audit::{ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
+use crate::audit::{Probe, ProbeError, ProbeErrorKind};
 use crate::ports::ObjectProbe;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{ReplicationRuleStatus, ServerSideEncryption};
+use aws_sdk_s3::types::ReplicationRuleStatus;
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use chrono::{DateTime, Utc};
 
-/// The S3 side of the auditor: source client (own role) and destination client (audit role).
+/// The S3 side of the auditor: HEADs with the auditor's own credentials (source) and the
+/// assumed audit role (destination); replication rules through the source SDK client.
 #[derive(Clone, Debug)]
 pub struct S3Probe {
-    source: Client,
-    destination: Client,
+    rules: Client,
+    source: HeadClient,
+    destination: HeadClient,
 }
 
 impl S3Probe {
-    pub fn new(source: Client, destination: Client) -> Self {
+    pub fn new(rules: Client, source: HeadClient, destination: HeadClient) -> Self {
         Self {
+            rules,
             source,
             destination,
         }
@@ -31,11 +36,11 @@ impl S3Probe {
 
 impl ObjectProbe for S3Probe {
     async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        head(&self.source, bucket, key, version_id).await
+        self.source.head(bucket, key, version_id).await
     }
 
     async fn head_destination(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        head(&self.destination, bucket, key, version_id).await
+        self.destination.head(bucket, key, version_id).await
     }
 
     async fn replication_rules(
@@ -43,7 +48,7 @@ impl ObjectProbe for S3Probe {
         bucket: &str,
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         let output = match self
-            .source
+            .rules
             .get_bucket_replication()
             .bucket(bucket)
             .send()
@@ -90,41 +95,6 @@ impl ObjectProbe for S3Probe {
             .collect();
         Ok(Some(ReplicationRules { rules }))
     }
-}
-
-async fn head(client: &Client, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-    let result = client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .set_version_id(version_id.map(str::to_string))
-        .send()
-        .await;
-    match result {
-        Ok(output) => Probe::Found(ObjectFacts {
-            version_id: output.version_id,
-            replication_status: output
-                .replication_status
-                .map(|s| ReplicationStatus::parse(s.as_str())),
-            size: output.content_length,
-            etag: output.e_tag,
-            last_modified: output.last_modified.and_then(to_chrono),
-            kms_encrypted: matches!(
-                output.server_side_encryption,
-                Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
-            ),
-        }),
-        Err(SdkError::ServiceError(service))
-            if matches!(service.raw().status().as_u16(), 404 | 405) =>
-        {
-            Probe::NotFound
-        }
-        Err(error) => Probe::Failed(probe_error(&error, "HeadObject")),
-    }
-}
-
-fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
 /// Classifies an SDK error; the message keeps the whole error chain for the finding and log.
@@ -178,7 +148,6 @@ mod tests {
     //! The adapter against the SDK's own mocks: GIVEN what S3 answers, THEN the domain value.
     use super::*;
     use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
-    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
     use aws_sdk_s3::types::{
         Destination, ReplicationConfiguration, ReplicationRule as SdkRule,
         ReplicationRuleAndOperator, ReplicationRuleFilter, ReplicationStatus as SdkStatus, Tag,
@@ -193,82 +162,8 @@ mod tests {
 
     fn probe(rules: &[&Rule]) -> S3Probe {
         let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
-        S3Probe::new(client.clone(), client)
-    }
-
-    #[tokio::test]
-    async fn head_reads_status_version_size_and_kms() {
-        let rule = mock!(Client::head_object)
-            .match_requests(|r| {
-                r.bucket() == Some("src")
-                    && r.key() == Some("a b.png")
-                    && r.version_id() == Some("v1")
-            })
-            .then_output(|| {
-                HeadObjectOutput::builder()
-                    .version_id("v1")
-                    .replication_status(SdkStatus::Complete)
-                    .content_length(42)
-                    .e_tag("\"e\"")
-                    .server_side_encryption(ServerSideEncryption::AwsKms)
-                    .build()
-            });
-        let Probe::Found(facts) = probe(&[&rule])
-            .head_source("src", "a b.png", Some("v1"))
-            .await
-        else {
-            panic!("expected a found object");
-        };
-        assert_eq!(facts.replication_status, Some(ReplicationStatus::Completed));
-        assert_eq!(
-            (facts.version_id.as_deref(), facts.size),
-            (Some("v1"), Some(42))
-        );
-        assert!(facts.kms_encrypted);
-        assert_eq!(rule.num_calls(), 1);
-    }
-
-    #[tokio::test]
-    async fn not_found_and_delete_markers_are_not_found() {
-        for code in [404, 405] {
-            let rule = mock!(Client::head_object).then_http_response(move || status(code, ""));
-            assert_eq!(
-                probe(&[&rule])
-                    .head_destination("dst", "k", Some("v"))
-                    .await,
-                Probe::NotFound,
-                "{code}"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn forbidden_is_access_denied_never_not_found() {
-        let rule = mock!(Client::head_object).then_http_response(|| status(403, ""));
-        match probe(&[&rule])
-            .head_destination("dst", "k", Some("v"))
-            .await
-        {
-            Probe::Failed(error) => {
-                assert_eq!(error.kind, ProbeErrorKind::AccessDenied);
-                assert_eq!(error.operation, "HeadObject");
-            }
-            other => panic!("403 became {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn slow_down_and_5xx_are_throttled_or_transient() {
-        let throttled = mock!(Client::head_object).then_http_response(|| status(503, ""));
-        let Probe::Failed(error) = probe(&[&throttled]).head_source("src", "k", None).await else {
-            panic!()
-        };
-        assert_eq!(error.kind, ProbeErrorKind::Throttled);
-        let broken = mock!(Client::head_object).then_http_response(|| status(500, ""));
-        let Probe::Failed(error) = probe(&[&broken]).head_source("src", "k", None).await else {
-            panic!()
-        };
-        assert_eq!(error.kind, ProbeErrorKind::Transient);
+        let heads = HeadClient::unreachable_for_tests();
+        S3Probe::new(client, heads.clone(), heads)
     }
 
     #[tokio::test]
