@@ -13,9 +13,10 @@ import signal
 import sys
 import threading
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from . import keepalive
 from .engine import ReplicationEngine
 from .faults import FaultError, Faults
 from .middleware import WorldMiddleware
@@ -30,7 +31,10 @@ class World:
         self.faults = Faults()
         self.engine = ReplicationEngine(replication_delay, self.faults)
         self.middleware = WorldMiddleware(DomainDispatcherApplication(create_backend_app), self.engine, self.faults)
-        self._server = make_server(host, port, self.middleware, threaded=True, request_handler=MotoRequestHandler)
+        keepalive.install()
+        self._server = make_server(
+            host, port, self.middleware, threaded=True, request_handler=keepalive.KeepAliveRequestHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, name="world-http", daemon=True)
         self.url = f"http://{host}:{self._server.server_port}"
 

@@ -150,7 +150,7 @@ mod tests {
     use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
     use aws_sdk_s3::types::{
         Destination, ReplicationConfiguration, ReplicationRule as SdkRule,
-        ReplicationRuleAndOperator, ReplicationRuleFilter, ReplicationStatus as SdkStatus, Tag,
+        ReplicationRuleAndOperator, ReplicationRuleFilter, Tag,
     };
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
     use aws_smithy_runtime_api::http::StatusCode;

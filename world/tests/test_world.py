@@ -507,3 +507,62 @@ def test_bulk_put_creates_replicated_objects_fast(world):
     world.drain()
     last = created[-1]
     assert replication_status(world, scenario.HEALTHY_DESTINATION, last["key"], last["version_id"], DESTINATION) == "REPLICA"
+
+
+def _raw_exchange(world, requests_bytes: bytes, expected_responses: int) -> list[bytes]:
+    """Sends raw HTTP/1.1 on ONE socket and returns the response heads it got back, in order."""
+    import socket
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(world.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(requests_bytes)
+        received = b""
+        heads: list[bytes] = []
+        while len(heads) < expected_responses:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+            while b"\r\n\r\n" in received and len(heads) < expected_responses:
+                head, received = received.split(b"\r\n\r\n", 1)
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+                while len(received) < length:
+                    received += connection.recv(65536)
+                received = received[length:]
+                heads.append(head)
+        return heads
+
+
+def test_connections_are_kept_alive_like_aws_endpoints(world):
+    """One socket carries several requests (S3 keeps connections open; Werkzeug alone closed each)."""
+    session = requests.Session()
+    for _ in range(3):
+        response = session.get(world.url + "/_world/stats")
+        assert response.status_code == 200
+        assert response.headers.get("Connection", "").lower() != "close"
+    # A client that must send a body first: the body is read completely, the next request on the
+    # same socket is answered (nothing of the body is taken for the next request line).
+    body = b"<CreateBucketConfiguration/>"
+    raw = (
+        f"GET /_world/stats HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        + b"GET /_world/stats HTTP/1.1\r\nHost: x\r\n\r\n"
+        + b"GET /_world/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    heads = _raw_exchange(world, raw, 3)
+    assert [h.split(b"\r\n")[0] for h in heads] == [b"HTTP/1.1 200 OK"] * 3, heads
+    assert b"connection: close" not in heads[0].lower()
+    assert b"connection: close" in heads[2].lower(), "a client's Connection: close is honoured"
+
+
+def test_chunked_uploads_still_work_and_then_close(world):
+    bucket = scenario.HEALTHY_SOURCE
+    key = unique("chunked")
+    def chunks():
+        yield b"hello "
+        yield b"world"
+    client = s3(world)
+    url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+    response = requests.put(url, data=chunks())
+    assert response.status_code == 200, response.text
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello world"
