@@ -11,6 +11,9 @@ starts: exec -> configuration -> clients -> AssumeRole -> HEADs -> PutMetricData
   10,000 batch  one invocation with 10,000 objects: wall time and peak RSS
   micro         criterion (benches/core.rs): decode + verdict + metrics per object, no network
   artefact      `cargo lambda build --release` zip (x86_64)
+  floor         (when curl is installed) client CPU of curl sending the same signed HEADs on one
+                keep-alive connection: what a lean C client pays per request against this world
+                on this machine — the least any auditor could pay
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,6 +125,24 @@ def run(command: list[str], event_path: str, env: dict) -> dict:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak[0] / 1024, "report": report}
 
 
+def curl_cpu(url: str, objects: list[dict]) -> float:
+    """CPU seconds of one curl process HEADing every object (SigV4-signed, one connection)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as handle:
+        for o in objects:
+            path = urllib.parse.quote(f"{o['bucket']}/{o['key']}")
+            handle.write(f'url = "{url}/{path}?versionId={urllib.parse.quote(o["version_id"])}"\noutput = "/dev/null"\n')
+    command = [
+        "curl", "--silent", "--fail", "--head", "--aws-sigv4", "aws:amz:us-east-1:s3",
+        "--user", f"{SOURCE.access_key_id}:{SOURCE.secret_access_key}", "--config", handle.name,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    os.unlink(handle.name)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"curl floor measurement failed: exit {os.waitstatus_to_exitcode(status)}")
+    return usage.ru_utime + usage.ru_stime
+
+
 def write_event(objects: list[dict]) -> str:
     handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     json.dump({"objects": objects}, handle)
@@ -191,6 +213,13 @@ def main() -> int:
             results[f"{name} PutMetricData per invocation"] = stats.get("monitoring", {}).get("PutMetricData", 0) / CPU_RUNS
             results[f"{name} AssumeRole per process"] = stats.get("sts", {}).get("AssumeRole", 0) / CPU_RUNS
 
+        if shutil.which("curl"):
+            print("floor: curl, the same HEADs ...", flush=True)
+            small = statistics.median(curl_cpu(url, one) for _ in range(CPU_RUNS))
+            large = statistics.median(curl_cpu(url, thousand) for _ in range(CPU_RUNS))
+            # Two HEADs per audited object (source and replica).
+            results["curl CPU per object ms"] = 2 * (large - small) / 999 * 1000
+
         print(f"{BATCH:,}-object batch ...", flush=True)
         for name, command in (("project", project), ("baseline", BASELINE)):
             big = run(command, batch_event, env)
@@ -218,6 +247,10 @@ def main() -> int:
         ("cold start, exec -> answer (1 object)", f"{results['project cold wall ms']:.0f} ms", f"{results['baseline cold wall ms']:.0f} ms", f"{ratios['cold wall ratio']:.3f}", "<= 1/15 (0.067)"),
         ("peak RSS, cold (1 object)", f"{results['project peak RSS MB']:.1f} MB", f"{results['baseline peak RSS MB']:.1f} MB", f"{ratios['peak RSS ratio']:.3f}", "<= 1/4 (0.25)"),
         ("client CPU per object (1,000 vs 1)", f"{results['project CPU per object ms']:.3f} ms", f"{results['baseline CPU per object ms']:.3f} ms", f"{ratios['CPU per object ratio']:.3f}", "<= 1/40 (0.025)"),
+    ] + (
+        [("floor: curl, 2 signed HEADs on a kept-alive connection", f"{results['curl CPU per object ms']:.3f} ms", "", f"{results['curl CPU per object ms'] / results['baseline CPU per object ms']:.3f}", "(the least any client pays here)")]
+        if "curl CPU per object ms" in results else []
+    ) + [
         ("1,000 objects, wall", f"{results['project 1000-object wall s']:.2f} s", f"{results['baseline 1000-object wall s']:.2f} s", "", ""),
         ("HEADs per replicated object", f"{results['project HEADs per object']:.2f}", f"{results['baseline HEADs per object']:.2f}", "", "= 2.0"),
         ("PutMetricData per invocation", f"{results['project PutMetricData per invocation']:.2f}", f"{results['baseline PutMetricData per invocation']:.2f}", "", "<= 1"),

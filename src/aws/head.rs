@@ -48,6 +48,9 @@ const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 /// Credentials are refreshed this long before they expire.
 const CREDENTIALS_REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// A failed credentials fetch is answered from memory this long (no second STS call for the
+/// objects of the same invocation; the handler stops asking after the first failure anyway).
+const CREDENTIALS_FAILURE_HOLD: Duration = Duration::from_secs(5);
 /// Upper bound of one retry wait (the SDK's standard mode uses the same cap).
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
@@ -251,7 +254,7 @@ fn object_url(base: &str, key: &str, version_id: Option<&str>) -> String {
 struct CachedCredentials {
     provider: Option<SharedCredentialsProvider>,
     cached: RwLock<Option<Credentials>>,
-    refresh: tokio::sync::Mutex<()>,
+    refresh: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl CachedCredentials {
@@ -259,7 +262,7 @@ impl CachedCredentials {
         Self {
             provider,
             cached: RwLock::default(),
-            refresh: tokio::sync::Mutex::new(()),
+            refresh: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -279,20 +282,32 @@ impl CachedCredentials {
         if let Some(credentials) = self.fresh() {
             return Ok(credentials);
         }
-        let _one_refresh_at_a_time = self.refresh.lock().await;
+        // One refresh at a time; the lock also holds the last failure.
+        let mut last_failure = self.refresh.lock().await;
         if let Some(credentials) = self.fresh() {
             return Ok(credentials);
+        }
+        if let Some((when, message)) = last_failure.as_ref() {
+            if when.elapsed() < CREDENTIALS_FAILURE_HOLD {
+                return Err(message.clone());
+            }
         }
         let provider = self
             .provider
             .as_ref()
             .ok_or("no credentials provider is configured")?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        *self.cached.write().expect("lock") = Some(credentials.clone());
-        Ok(credentials)
+        match provider.provide_credentials().await {
+            Ok(credentials) => {
+                *last_failure = None;
+                *self.cached.write().expect("lock") = Some(credentials.clone());
+                Ok(credentials)
+            }
+            Err(error) => {
+                let message = format!("{}", aws_sdk_s3::error::DisplayErrorContext(error));
+                *last_failure = Some((std::time::Instant::now(), message.clone()));
+                Err(message)
+            }
+        }
     }
 }
 
@@ -339,6 +354,13 @@ impl HeadClient {
                 signing_settings,
             }),
         }
+    }
+
+    /// Fetches the credentials ahead of the first HEAD (for the destination: the AssumeRole
+    /// call), so a cold start overlaps it with reading the event and the source HEAD. A failure
+    /// is kept for the first HEAD to report; nothing is logged here.
+    pub async fn prefetch_credentials(self) {
+        let _ = self.inner.credentials.get().await;
     }
 
     /// HEAD of one object version: found (with its facts), not found, or why it failed.
@@ -935,6 +957,44 @@ mod tests {
             Probe::Failed(error) => assert_eq!(error.kind, ProbeErrorKind::Transient, "{error}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[derive(Debug)]
+    struct CountingProvider(Arc<AtomicUsize>);
+
+    impl ProvideCredentials for CountingProvider {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+                aws_credential_types::provider::error::CredentialsError::not_loaded("refused"),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_prefetch_is_reported_by_the_first_head_without_asking_again() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut client = client_for("http://127.0.0.1:9");
+        Arc::get_mut(&mut client.inner).unwrap().credentials = CachedCredentials::new(Some(
+            SharedCredentialsProvider::new(CountingProvider(calls.clone())),
+        ));
+        client.clone().prefetch_credentials().await;
+        for _ in 0..3 {
+            match client.head("b", "k", None).await {
+                Probe::Failed(error) => assert_eq!(error.kind, ProbeErrorKind::Credentials),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one provider call in the hold time"
+        );
     }
 
     #[tokio::test]

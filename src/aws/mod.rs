@@ -65,7 +65,10 @@ impl AwsClients {
             )
             .load()
             .await;
-        Self::from_sdk_config(&base, config).await
+        let clients = Self::from_sdk_config(&base, config).await;
+        // The AssumeRole call overlaps with receiving the first event and its source HEAD.
+        tokio::spawn(clients.destination_heads.clone().prefetch_credentials());
+        clients
     }
 
     pub async fn from_sdk_config(base: &SdkConfig, config: &Config) -> Self {
