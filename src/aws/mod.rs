@@ -72,8 +72,12 @@ impl AwsClients {
     }
 
     pub async fn from_sdk_config(base: &SdkConfig, config: &Config) -> Self {
-        let source_s3 =
-            aws_sdk_s3::Client::from_conf(s3_config(base, aws_sdk_s3::config::Builder::from(base)));
+        let endpoints = EndpointSettings::from_sdk_config(base);
+        let source_s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(base)
+                .force_path_style(endpoints.force_path_style)
+                .build(),
+        );
         let destination_credentials = match &config.destination_role_arn {
             Some(role_arn) => {
                 let mut provider = AssumeRoleProvider::builder(role_arn)
@@ -87,7 +91,6 @@ impl AwsClients {
             None => base.credentials_provider(),
         };
         let transport = head_transport(base);
-        let endpoints = EndpointSettings::from_sdk_config(base);
         let retry = RetryPolicy {
             max_attempts: MAX_ATTEMPTS,
             initial_backoff: INITIAL_BACKOFF,
@@ -131,14 +134,6 @@ fn head_transport(base: &SdkConfig) -> SharedHttpConnector {
             .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
             .build(),
     )
-}
-
-/// Path-style addressing whenever an endpoint is configured (local emulators have no
-/// virtual-host DNS); AWS itself keeps the default virtual-hosted style.
-fn s3_config(base: &SdkConfig, builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::Config {
-    builder
-        .force_path_style(base.endpoint_url().is_some())
-        .build()
 }
 
 /// The auditor as deployed: S3 probes, CloudWatch metrics, SNS alerts.
