@@ -177,8 +177,7 @@ async fn sns_down_is_logged_and_does_not_fail_the_batch() {
 async fn close_deadline_hands_back_every_unaudited_item_and_answers_in_time() {
     let world = World::start();
     let (event, ids) = creation_event(&world, &[(HEALTHY_SOURCE, "late arrival.png")]).await;
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("deadline-event.json");
-    std::fs::write(&path, event.to_string()).unwrap();
+    let path = world.write_event(&event);
     let started = Instant::now();
     // 300 ms left and a 300 ms margin: no time to audit anything.
     let output = world.auditor(

@@ -27,9 +27,8 @@ async fn run_everything(world: &World, extra_env: &[(&str, &str)]) -> (String, S
         .await;
     world.drain();
     let event = world.sqs_event_from_queue().await;
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("security-{}.json", std::process::id()));
-    std::fs::write(&path, event.to_string()).unwrap();
+    // Each test its own file: both tests run at once in this process.
+    let path = world.write_event(&event);
     let mut env = vec![("AWS_SECRET_ACCESS_KEY", SECRET)];
     env.extend_from_slice(extra_env);
     let output = world.auditor(&["invoke", "--event", path.to_str().unwrap()], &env);

@@ -435,8 +435,7 @@ async fn check_command_exit_codes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invoke_rejects_unknown_event_shapes_with_exit_2() {
     let world = World::start();
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("unknown-shape.json");
-    std::fs::write(&path, r#"{"hello": "world"}"#).unwrap();
+    let path = world.write_event(&json!({"hello": "world"}));
     let output = world.auditor(&["invoke", "--event", path.to_str().unwrap()], &[]);
     assert_eq!(output.status.code(), Some(2));
     let message = String::from_utf8_lossy(&output.stderr);

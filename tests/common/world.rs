@@ -31,6 +31,16 @@ pub struct World {
     pub log: PathBuf,
 }
 
+/// `<target tmp>/<process id>-<counter>-<name>`: unique across the tests of one process (the
+/// counter) and across test binaries running at the same time (the process id).
+pub fn unique_temp_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{}-{}-{name}",
+        std::process::id(),
+        STARTED.fetch_add(1, Ordering::SeqCst)
+    ))
+}
+
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -50,11 +60,7 @@ impl World {
             "{} not found: run `make test`, which installs the local world's pinned Python packages",
             python.display()
         );
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "world-{}-{}.log",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::SeqCst)
-        ));
+        let log = unique_temp_path("world.log");
         let mut child = Command::new(python)
             .args(["-m", "world", "--scenario", "classic"])
             .args(args)
@@ -279,14 +285,22 @@ impl World {
         command.output().expect("run replication-auditor")
     }
 
+    /// A path no other test (in this process or another) uses: tests run concurrently, so a
+    /// fixed or per-process name lets one test read another's file.
+    pub fn temp_path(&self, name: &str) -> PathBuf {
+        unique_temp_path(name)
+    }
+
+    /// Writes `event` to a fresh temporary file and returns its path.
+    pub fn write_event(&self, event: &Value) -> PathBuf {
+        let path = self.temp_path("event.json");
+        std::fs::write(&path, event.to_string()).unwrap();
+        path
+    }
+
     /// `invoke --event` on `event`; returns (exit code, parsed JSON report, stderr).
     pub fn invoke(&self, event: &Value, extra_env: &[(&str, &str)]) -> (i32, Value, String) {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "event-{}-{}.json",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::write(&path, event.to_string()).unwrap();
+        let path = self.write_event(event);
         let output = self.auditor(&["invoke", "--event", path.to_str().unwrap()], extra_env);
         let stdout = String::from_utf8_lossy(&output.stdout).to_string();
         let stderr = String::from_utf8_lossy(&output.stderr).to_string();
