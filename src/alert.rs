@@ -44,11 +44,16 @@ pub fn compose(findings: &[Finding]) -> Option<AlertMessage> {
     for (index, finding) in alarming.iter().take(MAX_LISTED).enumerate() {
         body.push('\n');
         body.push_str(&format!(
-            "{}. {} — {}/{}\n",
+            "{}. {} — {}/{}{}\n",
             index + 1,
             finding.verdict.as_str().to_uppercase(),
             finding.source_bucket,
-            finding.key
+            finding.key,
+            if finding.delete_marker {
+                " (delete marker)"
+            } else {
+                ""
+            }
         ));
         if let Some(version) = &finding.version_id {
             body.push_str(&format!("   version: {version}\n"));
@@ -116,6 +121,7 @@ mod tests {
             source_status: Some("FAILED".into()),
             verdict,
             alarming,
+            delete_marker: false,
             detail: Detail::new("S3 failed to replicate the object: DstPutObjectNotPermitted.")
                 .fix("Fix the policy."),
             destination: None,

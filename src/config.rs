@@ -9,6 +9,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub const DESTINATION_ROLE_ARN: &str = "AUDITOR_DESTINATION_ROLE_ARN";
+pub const DESTINATION_ROLE_ARNS: &str = "AUDITOR_DESTINATION_ROLE_ARNS";
+pub const MAX_RECEIVE_COUNT: &str = "AUDITOR_MAX_RECEIVE_COUNT";
 pub const EXTERNAL_ID: &str = "AUDITOR_EXTERNAL_ID";
 pub const DESTINATION_BUCKET: &str = "AUDITOR_DESTINATION_BUCKET";
 pub const METRICS_NAMESPACE: &str = "AUDITOR_METRICS_NAMESPACE";
@@ -25,6 +27,8 @@ pub const LOG_KEYS: &str = "AUDITOR_LOG_KEYS";
 /// Every variable the auditor reads (the README table and infra/ are checked against it).
 pub const ALL_VARIABLES: &[&str] = &[
     DESTINATION_ROLE_ARN,
+    DESTINATION_ROLE_ARNS,
+    MAX_RECEIVE_COUNT,
     EXTERNAL_ID,
     DESTINATION_BUCKET,
     METRICS_NAMESPACE,
@@ -67,7 +71,16 @@ pub enum LogKeys {
 /// The validated configuration the handler runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The audit role for destinations whose account the rules do not state (and its account).
     pub destination_role_arn: Option<String>,
+    /// One audit role per further destination account (the account is the one in the ARN).
+    pub destination_role_arns: Vec<String>,
+    /// The event queue's `maxReceiveCount`: an audit error on an earlier delivery is retried
+    /// by SQS and not alerted; on this delivery it alerts. `None`: every error alerts.
+    pub max_receive_count: Option<u32>,
+    /// Also HEAD the destination's current version, so a replica hidden by a later version or a
+    /// delete marker is a `mismatch` (one more HEAD per object: `check` sets it).
+    pub verify_current_version: bool,
     pub external_id: Option<String>,
     pub destination_bucket: Option<String>,
     pub metrics_namespace: String,
@@ -87,6 +100,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             destination_role_arn: None,
+            destination_role_arns: Vec::new(),
+            max_receive_count: None,
+            verify_current_version: false,
             external_id: None,
             destination_bucket: None,
             metrics_namespace: DEFAULT_NAMESPACE.into(),
@@ -126,6 +142,14 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// Every audit role to assume: the default one and the per-account ones.
+    pub fn destination_roles(&self) -> impl Iterator<Item = &str> {
+        self.destination_role_arn
+            .iter()
+            .chain(&self.destination_role_arns)
+            .map(String::as_str)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -147,6 +171,34 @@ impl Config {
                 problems.push(format!("{DESTINATION_ROLE_ARN}={arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
             }
         }
+        let destination_role_arns: Vec<String> = get(DESTINATION_ROLE_ARNS)
+            .map(|raw| {
+                raw.split(',')
+                    .map(|arn| arn.trim().to_string())
+                    .filter(|arn| !arn.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut accounts = std::collections::HashSet::new();
+        for arn in destination_role_arns.iter().chain(&destination_role_arn) {
+            if !is_role_arn(arn) {
+                if Some(arn) != destination_role_arn.as_ref() {
+                    problems.push(format!("{DESTINATION_ROLE_ARNS}: {arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
+                }
+            } else if !accounts.insert(arn.split(':').nth(4).unwrap_or_default().to_string()) {
+                problems.push(format!("{DESTINATION_ROLE_ARNS}: two audit roles for the account of {arn:?}; name one role per destination account"));
+            }
+        }
+        let max_receive_count = match get(MAX_RECEIVE_COUNT) {
+            None => None,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Some(n),
+                _ => {
+                    problems.push(format!("{MAX_RECEIVE_COUNT}={raw:?}: expected the queue's maxReceiveCount, a whole number from 1 to 1000"));
+                    None
+                }
+            },
+        };
         let external_id = get(EXTERNAL_ID);
         if let Some(id) = &external_id {
             let valid_chars = id
@@ -157,8 +209,8 @@ impl Config {
                     "{EXTERNAL_ID} must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]"
                 ));
             }
-            if destination_role_arn.is_none() {
-                problems.push(format!("{EXTERNAL_ID} is set but {DESTINATION_ROLE_ARN} is not: the external id is only used to assume that role"));
+            if destination_role_arn.is_none() && destination_role_arns.is_empty() {
+                problems.push(format!("{EXTERNAL_ID} is set but no audit role ({DESTINATION_ROLE_ARN} or {DESTINATION_ROLE_ARNS}) is: the external id is only used to assume those roles"));
             }
         }
         let destination_bucket = get(DESTINATION_BUCKET);
@@ -264,6 +316,9 @@ impl Config {
         }
         Ok(Config {
             destination_role_arn,
+            destination_role_arns,
+            max_receive_count,
+            verify_current_version: false,
             external_id,
             destination_bucket,
             metrics_namespace,
@@ -405,6 +460,31 @@ mod tests {
         assert_eq!(config.log_keys, LogKeys::Hash);
         let error = load(&[(SOURCE_BUCKETS, "ok-bucket,Not_OK"), (LOG_KEYS, "rot13")]).unwrap_err();
         assert_eq!(error.problems.len(), 2, "{error}");
+    }
+
+    #[test]
+    fn audit_roles_per_destination_account_and_the_receive_count() {
+        let config = load(&[
+            (DESTINATION_ROLE_ARN, "arn:aws:iam::222222222222:role/audit"),
+            (
+                DESTINATION_ROLE_ARNS,
+                "arn:aws:iam::333333333333:role/audit, ",
+            ),
+            (MAX_RECEIVE_COUNT, "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.destination_roles().count(), 2);
+        assert_eq!(config.max_receive_count, Some(5));
+        let error = load(&[
+            (DESTINATION_ROLE_ARN, "arn:aws:iam::222222222222:role/audit"),
+            (
+                DESTINATION_ROLE_ARNS,
+                "arn:aws:iam::222222222222:role/other,not-an-arn",
+            ),
+            (MAX_RECEIVE_COUNT, "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 3, "{error}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! malformed, or not reached before the deadline) is returned in `batchItemFailures`.
 
 use crate::alert;
-use crate::audit::rules::ReplicationRules;
+use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::verdict::{AuditInput, RuleCoverage};
 use crate::audit::{
     decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
@@ -24,6 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -139,15 +140,18 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     object_of_item.push(None);
                 }
                 Content::Audit(object) => {
-                    let index = *index_of.entry(object.identity()).or_insert_with(|| {
-                        objects.push(object.clone());
-                        objects.len() - 1
-                    });
-                    // A failure event carries more than a creation event for the same version.
-                    if matches!(object.origin, Origin::Replication(_)) {
-                        objects[index].origin = object.origin.clone();
+                    match index_of.get(&object.identity()) {
+                        // Every mention of a version is kept: all its replication events.
+                        Some(&index) => {
+                            objects[index].absorb(object);
+                            object_of_item.push(Some(index));
+                        }
+                        None => {
+                            index_of.insert(object.identity(), objects.len());
+                            objects.push(object.clone());
+                            object_of_item.push(Some(objects.len() - 1));
+                        }
                     }
-                    object_of_item.push(Some(index));
                 }
                 Content::Skip(reason) => {
                     skipped.push(Skipped {
@@ -191,11 +195,36 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             outcomes[index] = findings;
         }
 
+        // An object SQS will deliver again (not on its last delivery) is retried, so its audit
+        // errors are counted and logged but page nobody yet.
+        let mut will_be_redelivered = vec![batch.trigger == Trigger::Sqs; objects.len()];
+        for (item, object) in batch.items.iter().zip(&object_of_item) {
+            if let Some(index) = object {
+                let count = item
+                    .message_id
+                    .as_ref()
+                    .and_then(|id| batch.receive_counts.get(id));
+                let last = match (self.config.max_receive_count, count) {
+                    (Some(max), Some(count)) => *count >= max,
+                    _ => true,
+                };
+                will_be_redelivered[*index] &= !last;
+            }
+        }
         let mut retry_object = vec![false; objects.len()];
         let mut findings = Vec::new();
         for (index, outcome) in outcomes.into_iter().enumerate() {
-            let object_findings = outcome.unwrap_or_else(|| vec![not_audited(&objects[index])]);
+            let mut object_findings = outcome.unwrap_or_else(|| vec![not_audited(&objects[index])]);
             retry_object[index] = object_findings.iter().any(|f| f.verdict.needs_retry());
+            if will_be_redelivered[index] {
+                for finding in object_findings
+                    .iter_mut()
+                    .filter(|f| f.verdict == Verdict::Error)
+                {
+                    finding.alarming = false;
+                    finding.detail.retried_by_sqs = true;
+                }
+            }
             findings.extend(object_findings);
         }
 
@@ -279,36 +308,34 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Probe::Found(facts) => facts.replication_status.clone(),
             _ => None,
         };
-        let (destinations, coverage) = match &source {
-            Probe::Found(_) => match self.destinations(object, status.is_some()).await {
-                Ok(found) => found,
-                Err(error) => return vec![rules_unreadable(object, &source, &error)],
-            },
-            _ => (Vec::new(), RuleCoverage::Unknown),
+        let (destinations, coverage) = match self.plan(object, &source).await {
+            Ok(plan) => plan,
+            Err(error) => return vec![rules_unreadable(object, &source, &error)],
         };
         let version_id = match &source {
-            Probe::Found(facts) => facts
-                .version_id
-                .clone()
-                .or_else(|| object.version_id.clone()),
-            _ => object.version_id.clone(),
-        };
-        // Only a version S3 is replicating (or did) has a replica worth asking for.
-        let ask_destination = matches!(
+            Probe::Found(facts) => facts.version_id.clone(),
+            Probe::DeleteMarker(version) => version.clone(),
+            _ => None,
+        }
+        .or_else(|| object.version_id.clone());
+        // Only a version S3 is replicating (or did, or said it failed to) has a replica worth
+        // asking for.
+        let replicating = matches!(
             status,
             Some(
                 ReplicationStatus::Completed
                     | ReplicationStatus::Pending
                     | ReplicationStatus::Failed
             )
-        );
+        ) || matches!(source, Probe::DeleteMarker(_));
         let now = Utc::now();
         if destinations.is_empty() {
             let input = AuditInput {
                 object,
                 source: &source,
-                destination_bucket: None,
                 destination: None,
+                replica: None,
+                current: None,
                 coverage,
                 now,
             };
@@ -316,32 +343,38 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
         let checks = destinations.iter().map(|destination| {
             let version_id = version_id.clone();
+            let ask = replicating || object.failure_for(&destination.bucket).is_some();
             async move {
-                if !ask_destination {
-                    return None;
+                if !ask {
+                    return (None, None);
                 }
-                Some(
-                    invocation
-                        .head_destination(
-                            &self.probe,
-                            destination,
-                            &object.key,
-                            version_id.as_deref(),
+                let replica = invocation
+                    .head_destination(&self.probe, destination, &object.key, version_id.as_deref())
+                    .await;
+                let current =
+                    if self.config.verify_current_version && matches!(replica, Probe::Found(_)) {
+                        Some(
+                            invocation
+                                .head_destination(&self.probe, destination, &object.key, None)
+                                .await,
                         )
-                        .await,
-                )
+                    } else {
+                        None
+                    };
+                (Some(replica), current)
             }
         });
-        let replicas = futures::future::join_all(checks).await;
+        let probes = futures::future::join_all(checks).await;
         destinations
             .iter()
-            .zip(replicas.iter())
-            .map(|(destination, replica)| {
+            .zip(probes.iter())
+            .map(|(destination, (replica, current))| {
                 let input = AuditInput {
                     object,
                     source: &source,
-                    destination_bucket: Some(destination),
-                    destination: replica.as_ref(),
+                    destination: Some(destination),
+                    replica: replica.as_ref(),
+                    current: current.as_ref(),
                     coverage,
                     now,
                 };
@@ -350,39 +383,74 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             .collect()
     }
 
-    /// Where the object should be: configured bucket, the replication event's destination, or
-    /// the source bucket's rules (cached per container).
-    async fn destinations(
+    /// Where the version should be, and what the rules say about it:
+    /// 1. every destination S3's own replication events named (never overridden);
+    /// 2. for a creation or manual audit, `AUDITOR_DESTINATION_BUCKET`, or else the destinations
+    ///    the source bucket's rules send this version to — evaluated with the object's tags
+    ///    when a rule filters on tags, and for a delete marker only under rules that replicate
+    ///    delete markers. Accounts come from the rules' `Destination.Account`.
+    async fn plan(
         &self,
         object: &ObjectRef,
-        has_status: bool,
-    ) -> Result<(Vec<String>, RuleCoverage), ProbeError> {
-        if let Some(bucket) = &self.config.destination_bucket {
-            return Ok((vec![bucket.clone()], RuleCoverage::Unknown));
-        }
-        if let Origin::Replication(event) = &object.origin {
+        source: &Probe,
+    ) -> Result<(Vec<Destination>, RuleCoverage), ProbeError> {
+        let mut destinations: Vec<Destination> = Vec::new();
+        for event in &object.events {
             if let Some(bucket) = &event.destination_bucket {
-                return Ok((vec![bucket.clone()], RuleCoverage::Covered));
+                add_destination(&mut destinations, Destination::new(bucket, None));
             }
         }
+        let (has_status, delete_marker) = match source {
+            Probe::Found(facts) => (facts.replication_status.is_some(), false),
+            Probe::DeleteMarker(_) => (false, true),
+            _ => (false, object.is_delete_marker()),
+        };
+        let needs_rules = object.origin != Origin::Replication || destinations.is_empty();
+        if let (true, Some(bucket)) = (needs_rules, &self.config.destination_bucket) {
+            add_destination(&mut destinations, Destination::new(bucket, None));
+            return Ok((destinations, RuleCoverage::Unknown));
+        }
+        let source_exists = matches!(source, Probe::Found(_) | Probe::DeleteMarker(_));
         let rules = match self.rules(&object.bucket).await {
             Ok(rules) => rules,
-            // Without a status no destination is needed to judge the object.
-            Err(_) if !has_status => return Ok((Vec::new(), RuleCoverage::Unknown)),
+            // The rules only add accounts and coverage here: judge without them.
+            Err(_) if !needs_rules || !source_exists || !(has_status || delete_marker) => {
+                return Ok((destinations, RuleCoverage::Unknown))
+            }
             Err(error) => return Err(error),
         };
         let Some(rules) = rules else {
-            return Ok((Vec::new(), RuleCoverage::NoConfiguration));
+            return Ok((destinations, RuleCoverage::NoConfiguration));
         };
-        let coverage = rules.coverage(&object.key);
-        if !coverage.destinations.is_empty() {
-            return Ok((coverage.destinations, RuleCoverage::Covered));
+        for destination in &mut destinations {
+            destination.account = rules.account_of(&destination.bucket);
         }
-        if has_status {
-            // S3 replicated it, so some rule covered it (e.g. via tags): check every destination.
-            return Ok((rules.all_destinations(), RuleCoverage::Covered));
+        if !needs_rules || !source_exists {
+            return Ok((destinations, RuleCoverage::Covered));
         }
-        Ok((Vec::new(), RuleCoverage::NotCovered))
+        let tags = if delete_marker {
+            Some(Vec::new())
+        } else if rules.needs_tags(&object.key) {
+            Some(
+                self.probe
+                    .object_tags(&object.bucket, &object.key, object.version_id.as_deref())
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker);
+        let verdict_coverage = if !coverage.destinations.is_empty() {
+            RuleCoverage::Covered
+        } else if coverage.excluded_by_tags {
+            RuleCoverage::ExcludedByTags
+        } else {
+            RuleCoverage::NotCovered
+        };
+        for destination in coverage.destinations {
+            add_destination(&mut destinations, destination);
+        }
+        Ok((destinations, verdict_coverage))
     }
 
     async fn rules(&self, bucket: &str) -> Result<Option<ReplicationRules>, ProbeError> {
@@ -505,51 +573,91 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
 /// What one invocation learns that its other audits should know.
 #[derive(Default)]
 struct Invocation {
-    /// Whether a destination HEAD has completed in this invocation (the first runs alone).
-    first_destination_done: tokio::sync::Mutex<bool>,
-    /// The first failure to obtain the destination audit role's credentials.
-    credentials: std::sync::Mutex<Option<ProbeError>>,
+    /// Per destination account: whether a HEAD there has completed (the first runs alone).
+    first_done: std::sync::Mutex<HashMap<Option<String>, Arc<Mutex<bool>>>>,
+    /// Per destination account: the first failure to obtain the audit role's credentials.
+    credentials: std::sync::Mutex<HashMap<Option<String>, ProbeError>>,
 }
 
 impl Invocation {
-    /// HEADs a replica. The invocation's first destination HEAD runs alone, so that if the audit
-    /// role cannot be assumed STS is asked once, not once per concurrent object (the SDK would);
-    /// after a credentials failure the rest of the invocation reuses that error.
+    /// HEADs a replica. The invocation's first HEAD in each destination account runs alone, so
+    /// that if the audit role there cannot be assumed STS is asked once, not once per
+    /// concurrent object (the SDK would); after a credentials failure the rest of the
+    /// invocation reuses that error for that account.
     async fn head_destination<P: ObjectProbe>(
         &self,
         probe: &P,
-        bucket: &str,
+        destination: &Destination,
         key: &str,
         version_id: Option<&str>,
     ) -> Probe {
-        let mut done = self.first_destination_done.lock().await;
+        let account = destination.account.clone();
+        let gate = self
+            .first_done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(account.clone())
+            .or_default()
+            .clone();
+        let mut done = gate.lock().await;
         if !*done {
-            let result = probe.head_destination(bucket, key, version_id).await;
-            self.note(&result);
+            let result = probe.head_destination(destination, key, version_id).await;
+            self.note(&account, &result);
             *done = true;
             return result;
         }
         drop(done);
-        if let Some(error) = self.credentials_failure() {
+        if let Some(error) = self.failure_for(&account) {
             return Probe::Failed(error);
         }
-        let result = probe.head_destination(bucket, key, version_id).await;
-        self.note(&result);
+        let result = probe.head_destination(destination, key, version_id).await;
+        self.note(&account, &result);
         result
     }
 
-    fn credentials_failure(&self) -> Option<ProbeError> {
-        self.credentials.lock().map(|c| c.clone()).unwrap_or(None)
+    fn failure_for(&self, account: &Option<String>) -> Option<ProbeError> {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)
+            .cloned()
     }
 
-    fn note(&self, probe: &Probe) {
+    /// The first credentials failure of the invocation, in any account.
+    fn credentials_failure(&self) -> Option<ProbeError> {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .next()
+            .cloned()
+    }
+
+    fn note(&self, account: &Option<String>, probe: &Probe) {
         if let Probe::Failed(error) = probe {
             if error.kind == ProbeErrorKind::Credentials {
-                if let Ok(mut first) = self.credentials.lock() {
-                    first.get_or_insert_with(|| error.clone());
-                }
+                self.credentials
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(account.clone())
+                    .or_insert_with(|| error.clone());
             }
         }
+    }
+}
+
+/// Adds a destination unless its bucket is already listed (then fills in a missing account).
+fn add_destination(destinations: &mut Vec<Destination>, destination: Destination) {
+    match destinations
+        .iter_mut()
+        .find(|d| d.bucket == destination.bucket)
+    {
+        Some(existing) => {
+            if existing.account.is_none() {
+                existing.account = destination.account;
+            }
+        }
+        None => destinations.push(destination),
     }
 }
 
@@ -571,11 +679,18 @@ fn rules_unreadable(object: &ObjectRef, source: &Probe, error: &ProbeError) -> F
             .map(|s| s.as_str().to_string()),
         _ => None,
     };
+    let fix = if error.operation == "GetObjectTagging" {
+        "A replication rule filters on tags, so the auditor reads the object's tags: grant it s3:GetObjectTagging and s3:GetObjectVersionTagging on the source bucket's objects."
+    } else {
+        "Grant the auditor s3:GetReplicationConfiguration on the source bucket, or set AUDITOR_DESTINATION_BUCKET."
+    };
     audit_error(
         object,
         status,
-        Detail::new(format!("Could not read the source bucket's replication configuration: {error}."))
-            .fix("Grant the auditor s3:GetReplicationConfiguration on the source bucket, or set AUDITOR_DESTINATION_BUCKET."),
+        Detail::new(format!(
+            "Could not learn where the object replicates to: {error}."
+        ))
+        .fix(fix),
     )
 }
 
@@ -589,6 +704,7 @@ fn audit_error(object: &ObjectRef, source_status: Option<String>, detail: Detail
         source_status,
         verdict: Verdict::Error,
         alarming: true,
+        delete_marker: object.is_delete_marker(),
         detail,
         destination: None,
         age_seconds: None,

@@ -1,8 +1,11 @@
 //! Metrics as data: findings → CloudWatch datapoints, and their Embedded Metric Format lines.
 //!
 //! Per (SourceBucket, DestinationBucket) pair seen in an invocation: `ObjectsAudited`, one
-//! count per verdict (zeros included, so dashboards and alarms see continuous data) and
-//! `ReplicationLag` (seconds; the largest lag of a replicated object or age of a pending one).
+//! count per verdict (zeros included, so dashboards and alarms see continuous data),
+//! `AuditRetries` (audit errors SQS delivers again: counted, not alarmed — only an error on the
+//! last delivery counts as `AuditErrors`) and `ReplicationLag` (seconds, only from S3's own
+//! `replicationTime` on threshold events; replica and source share Last-Modified, so nothing
+//! else measures a lag).
 //! Each datapoint is also emitted with `SourceBucket` alone, the roll-up the shipped alarms
 //! watch (an unreplicated object may have no destination at all).
 
@@ -11,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 pub const OBJECTS_AUDITED: &str = "ObjectsAudited";
 pub const REPLICATION_LAG: &str = "ReplicationLag";
+pub const AUDIT_RETRIES: &str = "AuditRetries";
 pub const SOURCE_BUCKET: &str = "SourceBucket";
 pub const DESTINATION_BUCKET: &str = "DestinationBucket";
 /// Dimension value when a finding has no destination (e.g. no rule covers the key).
@@ -20,7 +24,7 @@ pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
 /// Every metric name the auditor publishes (infra alarms are checked against this list).
 pub fn metric_names() -> Vec<&'static str> {
-    let mut names = vec![OBJECTS_AUDITED, REPLICATION_LAG];
+    let mut names = vec![OBJECTS_AUDITED, REPLICATION_LAG, AUDIT_RETRIES];
     names.extend(Verdict::ALL.iter().map(|v| v.metric_name()));
     names
 }
@@ -55,6 +59,8 @@ pub struct PairMetrics {
     pub destination_bucket: String,
     pub audited: u64,
     pub counts: Vec<(Verdict, u64)>,
+    /// `error` findings that SQS delivers again (not in `counts`).
+    pub retried: u64,
     pub lag_seconds: Option<f64>,
 }
 
@@ -76,6 +82,7 @@ pub fn aggregate(findings: &[Finding]) -> Vec<PairMetrics> {
                     destination_bucket: destination,
                     audited: 0,
                     counts: Verdict::ALL.iter().map(|v| (*v, 0)).collect(),
+                    retried: 0,
                     lag_seconds: None,
                 });
                 pairs.len() - 1
@@ -83,15 +90,12 @@ pub fn aggregate(findings: &[Finding]) -> Vec<PairMetrics> {
         };
         let pair = &mut pairs[index];
         pair.audited += 1;
-        if let Some(count) = pair.counts.iter_mut().find(|(v, _)| *v == finding.verdict) {
+        if finding.detail.retried_by_sqs {
+            pair.retried += 1;
+        } else if let Some(count) = pair.counts.iter_mut().find(|(v, _)| *v == finding.verdict) {
             count.1 += 1;
         }
-        let lag = match finding.verdict {
-            Verdict::Replicated => finding.lag_seconds,
-            Verdict::Pending | Verdict::Late => finding.age_seconds,
-            _ => None,
-        };
-        if let Some(lag) = lag {
+        if let Some(lag) = finding.lag_seconds {
             pair.lag_seconds = Some(
                 pair.lag_seconds
                     .map_or(lag, |current: f64| current.max(lag)),
@@ -125,6 +129,12 @@ pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
                     dimensions: dimensions.clone(),
                 });
             }
+            out.push(MetricDatum {
+                name: AUDIT_RETRIES,
+                unit: Unit::Count,
+                value: pair.retried as f64,
+                dimensions: dimensions.clone(),
+            });
             if let Some(lag) = pair.lag_seconds {
                 out.push(MetricDatum {
                     name: REPLICATION_LAG,
@@ -158,6 +168,8 @@ pub fn emf_lines(namespace: &str, pairs: &[PairMetrics], timestamp_ms: i64) -> V
                 definitions.push(json!({"Name": verdict.metric_name(), "Unit": "Count"}));
                 line.insert(verdict.metric_name().into(), Value::from(*count));
             }
+            definitions.push(json!({"Name": AUDIT_RETRIES, "Unit": "Count"}));
+            line.insert(AUDIT_RETRIES.into(), Value::from(pair.retried));
             if let Some(lag) = pair.lag_seconds {
                 definitions.push(json!({"Name": REPLICATION_LAG, "Unit": "Seconds"}));
                 line.insert(REPLICATION_LAG.into(), Value::from(lag));
@@ -192,6 +204,7 @@ mod tests {
             source_status: None,
             verdict,
             alarming: false,
+            delete_marker: false,
             detail: Detail::new("x"),
             destination: None,
             age_seconds: Some(3.0),
@@ -220,8 +233,8 @@ mod tests {
     fn every_pair_yields_both_dimension_sets() {
         let pairs = aggregate(&[finding(Some("dst"), Verdict::Failed, None)]);
         let data = datums(&pairs);
-        // ObjectsAudited + 9 verdicts, twice (no lag for a failed object)
-        assert_eq!(data.len(), 20);
+        // ObjectsAudited + 10 verdicts + AuditRetries, twice (no lag for a failed object)
+        assert_eq!(data.len(), 24);
         let failed: Vec<_> = data.iter().filter(|d| d.name == "Failed").collect();
         assert_eq!(failed.len(), 2);
         assert!(failed.iter().all(|d| d.value == 1.0));
@@ -232,12 +245,21 @@ mod tests {
     }
 
     #[test]
-    fn emf_lines_are_valid_json_with_the_namespace() {
+    fn emf_lines_are_valid_json_with_the_namespace_and_no_lag_from_ages() {
         let pairs = aggregate(&[finding(Some("dst"), Verdict::Late, None)]);
         let line: Value = serde_json::from_str(&emf_lines("NS", &pairs, 1)[0]).unwrap();
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "NS");
         assert_eq!(line["Late"], 1);
-        assert_eq!(line["ReplicationLag"], 3.0);
+        assert!(line.get("ReplicationLag").is_none(), "an age is not a lag");
+    }
+
+    #[test]
+    fn errors_sqs_retries_count_as_retries_not_audit_errors() {
+        let mut retried = finding(Some("dst"), Verdict::Error, None);
+        retried.detail.retried_by_sqs = true;
+        let pairs = aggregate(&[retried, finding(Some("dst"), Verdict::Error, None)]);
+        assert_eq!(pairs[0].retried, 1);
+        assert!(pairs[0].counts.contains(&(Verdict::Error, 1)));
     }
 
     #[test]
@@ -245,6 +267,6 @@ mod tests {
         let names = metric_names();
         assert!(names.contains(&"AuditErrors"));
         assert!(names.contains(&"SourceGone"));
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 13);
     }
 }

@@ -3,13 +3,13 @@
 //! `crate::aws` implements them with the AWS SDK; handler tests implement them in memory.
 
 use crate::alert::AlertMessage;
-use crate::audit::rules::ReplicationRules;
+use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::{Probe, ProbeError};
 use crate::metrics::MetricDatum;
 use std::future::Future;
 use thiserror::Error;
 
-/// HEADs objects and reads replication configurations.
+/// HEADs objects and reads replication configurations and object tags.
 pub trait ObjectProbe: Send + Sync {
     /// HEAD in the source account (the auditor's own credentials).
     fn head_source(
@@ -18,10 +18,12 @@ pub trait ObjectProbe: Send + Sync {
         key: &str,
         version_id: Option<&str>,
     ) -> impl Future<Output = Probe> + Send;
-    /// HEAD in the destination account (the assumed audit role).
+    /// HEAD in the destination's account (the audit role assumed there), with
+    /// `ExpectedBucketOwner` when the account is known; `version_id: None` reads the current
+    /// version. A 404 is only `NotFound` once the bucket itself is known to exist.
     fn head_destination(
         &self,
-        bucket: &str,
+        destination: &Destination,
         key: &str,
         version_id: Option<&str>,
     ) -> impl Future<Output = Probe> + Send;
@@ -30,6 +32,13 @@ pub trait ObjectProbe: Send + Sync {
         &self,
         bucket: &str,
     ) -> impl Future<Output = Result<Option<ReplicationRules>, ProbeError>> + Send;
+    /// The source object version's tags (only asked when a rule filters on tags).
+    fn object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ProbeError>> + Send;
 }
 
 /// Publishing failed; `source` keeps the SDK error for the log.

@@ -12,6 +12,9 @@ pub struct ObjectRef {
     pub version_id: Option<String>,
     pub event_time: Option<DateTime<Utc>>,
     pub origin: Origin,
+    /// Every S3 replication event the batch carried for this version, in arrival order: a later
+    /// `OperationMissedThreshold` never hides an earlier failure's reason.
+    pub events: Vec<ReplicationEvent>,
 }
 
 impl ObjectRef {
@@ -26,6 +29,7 @@ impl ObjectRef {
             version_id,
             event_time: None,
             origin: Origin::Created,
+            events: Vec::new(),
         }
     }
 
@@ -37,26 +41,108 @@ impl ObjectRef {
             self.version_id.clone(),
         )
     }
+
+    /// Folds another mention of the same version into this one: every replication event is
+    /// kept; a creation or manual mention makes the object's rule destinations count too.
+    pub fn absorb(&mut self, other: &ObjectRef) {
+        self.events.extend(other.events.iter().cloned());
+        if other.origin != Origin::Replication {
+            self.origin = other.origin;
+        }
+        if self.event_time.is_none() {
+            self.event_time = other.event_time;
+        }
+    }
+
+    /// The failure event S3 sent for `destination` (an event naming no destination counts for
+    /// every destination); the last one with a reason wins over one without.
+    pub fn failure_for(&self, destination: &str) -> Option<&ReplicationEvent> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == ReplicationEventKind::OperationFailedReplication)
+            .filter(|e| {
+                e.destination_bucket
+                    .as_deref()
+                    .is_none_or(|d| d == destination)
+            })
+            .max_by_key(|e| e.failure_reason.is_some())
+    }
+
+    /// Any event of `kind` for `destination` (or naming none).
+    pub fn event_for(
+        &self,
+        kind: ReplicationEventKind,
+        destination: &str,
+    ) -> Option<&ReplicationEvent> {
+        self.events.iter().rev().find(|e| {
+            e.kind == kind
+                && e.destination_bucket
+                    .as_deref()
+                    .is_none_or(|d| d == destination)
+        })
+    }
+
+    /// Whether S3 says this version is a delete marker (a delete-marker replication event).
+    pub fn is_delete_marker(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.operation == ReplicatedOperation::DeleteMarker)
+    }
 }
 
 /// Why the object is being audited.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// An "object created" notification (S3, SQS, SNS, EventBridge).
     Created,
     /// A person or script asked (manual payload, `check`).
     Manual,
-    /// An S3 replication event (`s3:Replication:*`).
-    Replication(ReplicationEvent),
+    /// Only S3 replication events (`s3:Replication:*`) named it.
+    Replication,
 }
 
-/// The facts an S3 replication event carries.
+/// The facts an S3 replication event carries (`replicationEventData`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicationEvent {
     pub kind: ReplicationEventKind,
     pub failure_reason: Option<String>,
     pub destination_bucket: Option<String>,
     pub rule_id: Option<String>,
+    pub operation: ReplicatedOperation,
+    /// When S3 received the request that created the version (`requestTime`).
+    pub request_time: Option<DateTime<Utc>>,
+    /// When the replica was written (`replicationTime`, on threshold events).
+    pub replication_time: Option<DateTime<Utc>>,
+}
+
+/// What S3 was replicating (`replicationEventData.s3Operation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicatedOperation {
+    /// `OBJECT_PUT`: an object version.
+    Object,
+    /// A delete marker (any operation naming a delete, or a delete failure reason).
+    DeleteMarker,
+    Unknown(String),
+}
+
+impl ReplicatedOperation {
+    /// AWS's published sample shows `OBJECT_PUT`; a delete marker's operation names a delete.
+    /// Without the field, a delete failure reason (`DstDelObjNotPermitted`, …) tells.
+    pub fn parse(s3_operation: Option<&str>, failure_reason: Option<&str>) -> Self {
+        match s3_operation {
+            Some("OBJECT_PUT") => Self::Object,
+            Some(op) if op.to_ascii_uppercase().contains("DELETE") => Self::DeleteMarker,
+            Some(op) if !op.is_empty() => Self::Unknown(op.to_string()),
+            _ if failure_reason.is_some_and(is_delete_failure_reason) => Self::DeleteMarker,
+            _ => Self::Object,
+        }
+    }
+}
+
+/// Failure reasons S3 only gives for delete-marker replication (user guide, "Replication
+/// failure reasons").
+pub fn is_delete_failure_reason(reason: &str) -> bool {
+    matches!(reason, "DstDelObjNotPermitted" | "DstObjectHardDeleted")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +222,7 @@ fn serialize_status<S: serde::Serializer>(
 }
 
 /// Why a probe could not answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeErrorKind {
     /// 403: missing permission, or (without s3:ListBucket) a missing object.
@@ -147,16 +233,22 @@ pub enum ProbeErrorKind {
     Credentials,
     /// Network, timeout or 5xx after retries.
     Transient,
+    /// The destination bucket does not exist (HeadBucket answered 404).
+    NoSuchBucket,
     /// Anything else (bad request, unexpected answer).
+    #[default]
     Other,
 }
 
 /// A probe that failed, with the operation and the error text for the finding.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProbeError {
     pub kind: ProbeErrorKind,
     pub operation: &'static str,
     pub message: String,
+    /// AWS's request ids (`x-amz-request-id`, `x-amz-id-2`), for a support case.
+    pub request_id: Option<String>,
+    pub extended_request_id: Option<String>,
 }
 
 impl fmt::Display for ProbeError {
@@ -173,12 +265,15 @@ impl fmt::Display for ProbeError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
     Found(ObjectFacts),
-    /// 404 (or 405 on a delete marker): this key/version does not exist.
+    /// 404: this key/version does not exist (the adapter confirmed the bucket exists).
     NotFound,
+    /// The version is a delete marker (405 on a HEAD by version id; 404 with
+    /// `x-amz-delete-marker: true` on a HEAD of the current version), with its version id.
+    DeleteMarker(Option<String>),
     Failed(ProbeError),
 }
 
-/// Verdict per (object version, destination) — DESIGN.md §2.
+/// Verdict per (object version, destination): see `docs/verdicts.md` for when each applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -189,12 +284,14 @@ pub enum Verdict {
     Missing,
     Mismatch,
     Unreplicated,
+    /// The watched object is itself a replica (two-way replication): nothing to check.
+    Replica,
     SourceGone,
     Error,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 10] = [
         Verdict::Replicated,
         Verdict::Pending,
         Verdict::Late,
@@ -202,6 +299,7 @@ impl Verdict {
         Verdict::Missing,
         Verdict::Mismatch,
         Verdict::Unreplicated,
+        Verdict::Replica,
         Verdict::SourceGone,
         Verdict::Error,
     ];
@@ -215,6 +313,7 @@ impl Verdict {
             Verdict::Missing => "missing",
             Verdict::Mismatch => "mismatch",
             Verdict::Unreplicated => "unreplicated",
+            Verdict::Replica => "replica",
             Verdict::SourceGone => "source_gone",
             Verdict::Error => "error",
         }
@@ -230,6 +329,7 @@ impl Verdict {
             Verdict::Missing => "Missing",
             Verdict::Mismatch => "Mismatch",
             Verdict::Unreplicated => "Unreplicated",
+            Verdict::Replica => "Replicas",
             Verdict::SourceGone => "SourceGone",
             Verdict::Error => "AuditErrors",
         }
@@ -256,6 +356,14 @@ pub struct Detail {
     pub failure_reason: Option<String>,
     /// For `error` verdicts: why the audit could not decide.
     pub cause: Option<ProbeErrorKind>,
+    /// AWS's request ids of the failed call, for a support case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended_request_id: Option<String>,
+    /// For `error` verdicts from SQS: the message is delivered again, so nobody is paged yet.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retried_by_sqs: bool,
 }
 
 impl Detail {
@@ -265,6 +373,9 @@ impl Detail {
             remediation: None,
             failure_reason: None,
             cause: None,
+            request_id: None,
+            extended_request_id: None,
+            retried_by_sqs: false,
         }
     }
 
@@ -284,11 +395,16 @@ pub struct Finding {
     pub source_status: Option<String>,
     pub verdict: Verdict,
     pub alarming: bool,
+    /// The version is a delete marker (delete-marker replication), not an object.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
     pub detail: Detail,
     /// What the destination HEAD found, when it was asked.
     pub destination: Option<ObjectFacts>,
     /// Seconds since the source version was written, when known.
     pub age_seconds: Option<f64>,
-    /// Seconds between the source write and the replica write, when both are known.
+    /// Replication lag in seconds, only from a real signal: S3's `replicationTime` minus
+    /// `requestTime` on a threshold event. (A replica keeps the source's Last-Modified, so the
+    /// two Last-Modified times never measure a lag.)
     pub lag_seconds: Option<f64>,
 }

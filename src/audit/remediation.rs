@@ -26,7 +26,11 @@ pub const FAILED_WITHOUT_REASON: &str = "Enable replication metrics and s3:Repli
 
 pub const MISSING: &str = "S3 reports COMPLETED but the destination has no such version: check whether it was deleted in the destination (lifecycle rule, a person, a delete without versioning) and re-copy it with S3 Batch Replication.";
 
-pub const MISMATCH: &str = "The replica differs from the source: check for writes to the destination bucket (replicas should be read-only) and re-replicate the object with S3 Batch Replication.";
+pub const MISMATCH: &str = "Something wrote to or deleted from the destination after replication: find who (CloudTrail data events, lifecycle rules) and make replicas read-only (a bucket policy denying s3:PutObject/s3:DeleteObject to everyone but the replication principal, or Object Lock); restore the version with a copy or by deleting the delete marker.";
+
+pub const DELETE_MARKER_LATE: &str = "The rule replicates delete markers but this one has not arrived: check that the destination bucket policy and the replication role allow s3:ReplicateDelete, and S3's OperationFailedReplication events for the reason.";
+
+pub const NO_SUCH_BUCKET: &str = "The destination bucket named by the replication rule (or AUDITOR_DESTINATION_BUCKET) does not exist, or is not owned by the expected account: fix the rule's destination or create the bucket (versioning enabled).";
 
 pub const LATE: &str = "Replication is slower than the SLA: check S3 replication metrics (OperationsPendingReplication, ReplicationLatency), KMS throttling and the destination's request rate; if it stays PENDING, the rule or permissions may be broken.";
 
@@ -34,7 +38,7 @@ pub const UNREPLICATED_NOT_COVERED: &str = "No enabled replication rule covers t
 
 pub const UNREPLICATED_COVERED: &str = "A rule covers this key but S3 set no replication status: the object was probably written before the rule was enabled. Replicate existing objects with S3 Batch Replication.";
 
-pub const DENIED_DESTINATION: &str = "The audit role got 403 on the destination: grant it s3:GetObject, s3:GetObjectVersion and s3:ListBucket on the destination bucket (without ListBucket a missing object also answers 403), and check that the destination bucket policy and KMS key policy do not deny it.";
+pub const DENIED_DESTINATION: &str = "The audit role got 403 on the destination: grant it s3:GetObject, s3:GetObjectVersion and s3:ListBucket on the destination bucket (without ListBucket a missing object also answers 403), and check that the destination bucket policy and KMS key policy do not deny it. A 403 also answers a request whose ExpectedBucketOwner is not the bucket's owner: check the rule's Destination.Account.";
 
 pub const DENIED_SOURCE: &str = "The auditor's role got 403 on the source: grant it s3:GetObject, s3:GetObjectVersion and s3:ListBucket on the source bucket.";
 

@@ -1,26 +1,69 @@
 //! A source bucket's replication configuration, reduced to what the audit needs: which
-//! destination buckets a key replicates to.
+//! destination buckets (in which accounts) a version replicates to, evaluated as S3 does.
+//!
+//! S3 user guide, "Replication configuration file elements" and the `Priority` element of the
+//! API reference: a rule covers an object when its whole filter matches — the key prefix *and*
+//! every tag of the filter; "if there are two or more rules with the same destination bucket,
+//! then objects will be replicated according to the rule with the highest priority". A
+//! disabled rule does not replicate. Delete markers replicate only under a rule whose
+//! `DeleteMarkerReplication` is `Enabled`, and rules with tag filters cannot replicate delete
+//! markers (a delete marker has no tags).
 
 /// One rule of a replication configuration (adapters translate the SDK's shape into this).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReplicationRule {
     pub id: Option<String>,
     pub priority: Option<i32>,
     pub enabled: bool,
     /// Key prefix the rule covers ("" for every key); V2 `Filter`/`And` or the V1 rule prefix.
     pub prefix: String,
-    /// The rule also filters on object tags, which the auditor does not read.
-    pub has_tag_filter: bool,
+    /// Tags an object must all carry (`Filter.Tag` or `Filter.And.Tags`).
+    pub tags: Vec<(String, String)>,
+    /// `DeleteMarkerReplication.Status == Enabled`.
+    pub delete_marker_replication: bool,
     /// Destination bucket *name* (taken from the `arn:aws:s3:::name` ARN).
     pub destination_bucket: String,
+    /// `Destination.Account`: the destination bucket owner's account id, when stated.
+    pub destination_account: Option<String>,
 }
 
-/// Which destinations a key goes to, per the configuration.
+impl ReplicationRule {
+    fn matches(&self, key: &str, tags: Option<&[(String, String)]>) -> Option<bool> {
+        if !key.starts_with(&self.prefix) {
+            return Some(false);
+        }
+        if self.tags.is_empty() {
+            return Some(true);
+        }
+        let tags = tags?;
+        Some(self.tags.iter().all(|wanted| tags.contains(wanted)))
+    }
+}
+
+/// A destination the configuration sends a version to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Destination {
+    pub bucket: String,
+    /// The account that must own the bucket (`ExpectedBucketOwner`), when known.
+    pub account: Option<String>,
+}
+
+impl Destination {
+    pub fn new(bucket: impl Into<String>, account: Option<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            account,
+        }
+    }
+}
+
+/// Which destinations a version goes to, per the configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Coverage {
-    pub destinations: Vec<String>,
-    /// Some covering rule filters on tags: coverage depends on tags we did not read.
-    pub depends_on_tags: bool,
+    pub destinations: Vec<Destination>,
+    /// Some enabled rule's prefix covers the key but its tags do not match: the filter
+    /// deliberately leaves this object out.
+    pub excluded_by_tags: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -29,11 +72,37 @@ pub struct ReplicationRules {
 }
 
 impl ReplicationRules {
-    /// Destinations of `key`: per destination the highest-priority covering rule decides, and
-    /// only when it is enabled (S3's rule for overlapping V2 rules).
-    pub fn coverage(&self, key: &str) -> Coverage {
+    /// Whether the object's tags are needed to decide coverage of `key` (some rule whose
+    /// prefix covers the key filters on tags): only then is `GetObjectTagging` worth a call.
+    pub fn needs_tags(&self, key: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| !r.tags.is_empty() && key.starts_with(&r.prefix))
+    }
+
+    /// Destinations of an object version with `key` and `tags` (`None`: tags unknown, only
+    /// valid when [`Self::needs_tags`] is false); `delete_marker` for a delete marker.
+    /// Per destination bucket, the highest-priority matching rule decides, and only an
+    /// enabled one replicates.
+    pub fn coverage(
+        &self,
+        key: &str,
+        tags: Option<&[(String, String)]>,
+        delete_marker: bool,
+    ) -> Coverage {
         let mut chosen: Vec<&ReplicationRule> = Vec::new();
-        for rule in self.rules.iter().filter(|r| key.starts_with(&r.prefix)) {
+        let mut excluded_by_tags = false;
+        for rule in &self.rules {
+            match rule.matches(key, tags) {
+                Some(true) => {}
+                Some(false) => {
+                    excluded_by_tags |=
+                        rule.enabled && !rule.tags.is_empty() && key.starts_with(&rule.prefix);
+                    continue;
+                }
+                // Tags unknown: treat as not covering (the caller reads tags when needed).
+                None => continue,
+            }
             match chosen
                 .iter_mut()
                 .find(|c| c.destination_bucket == rule.destination_bucket)
@@ -45,25 +114,24 @@ impl ReplicationRules {
                 None => chosen.push(rule),
             }
         }
-        let enabled: Vec<&ReplicationRule> = chosen.into_iter().filter(|r| r.enabled).collect();
+        let destinations = chosen
+            .into_iter()
+            .filter(|r| r.enabled)
+            .filter(|r| !delete_marker || (r.delete_marker_replication && r.tags.is_empty()))
+            .map(|r| Destination::new(&r.destination_bucket, r.destination_account.clone()))
+            .collect::<Vec<_>>();
         Coverage {
-            depends_on_tags: enabled.iter().any(|r| r.has_tag_filter),
-            destinations: enabled
-                .iter()
-                .map(|r| r.destination_bucket.clone())
-                .collect(),
+            excluded_by_tags: excluded_by_tags && destinations.is_empty(),
+            destinations,
         }
     }
 
-    /// Every destination named by an enabled rule (for reporting when a key is not covered).
-    pub fn all_destinations(&self) -> Vec<String> {
-        let mut all: Vec<String> = Vec::new();
-        for rule in self.rules.iter().filter(|r| r.enabled) {
-            if !all.contains(&rule.destination_bucket) {
-                all.push(rule.destination_bucket.clone());
-            }
-        }
-        all
+    /// The account owning `bucket` per the rules (`Destination.Account`), if any rule says.
+    pub fn account_of(&self, bucket: &str) -> Option<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.destination_bucket == bucket)
+            .find_map(|r| r.destination_account.clone())
     }
 }
 
@@ -82,9 +150,29 @@ mod tests {
             priority: Some(priority),
             enabled,
             prefix: prefix.into(),
-            has_tag_filter: false,
             destination_bucket: dest.into(),
+            ..ReplicationRule::default()
         }
+    }
+
+    fn tagged(mut rule: ReplicationRule, key: &str, value: &str) -> ReplicationRule {
+        rule.tags.push((key.into(), value.into()));
+        rule
+    }
+
+    fn buckets(coverage: &Coverage) -> Vec<&str> {
+        coverage
+            .destinations
+            .iter()
+            .map(|d| d.bucket.as_str())
+            .collect()
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -92,7 +180,7 @@ mod tests {
         let rules = ReplicationRules {
             rules: vec![rule("", "b", 1, true)],
         };
-        assert_eq!(rules.coverage("any/key.png").destinations, vec!["b"]);
+        assert_eq!(buckets(&rules.coverage("any/key.png", None, false)), ["b"]);
     }
 
     #[test]
@@ -100,7 +188,9 @@ mod tests {
         let rules = ReplicationRules {
             rules: vec![rule("docs/", "b", 1, true)],
         };
-        assert!(rules.coverage("img/a.png").destinations.is_empty());
+        let coverage = rules.coverage("img/a.png", None, false);
+        assert!(coverage.destinations.is_empty());
+        assert!(!coverage.excluded_by_tags);
     }
 
     #[test]
@@ -108,29 +198,78 @@ mod tests {
         let rules = ReplicationRules {
             rules: vec![rule("", "b", 1, true), rule("tmp/", "b", 5, false)],
         };
-        assert!(rules.coverage("tmp/x").destinations.is_empty());
-        assert_eq!(rules.coverage("data/x").destinations, vec!["b"]);
+        assert!(rules.coverage("tmp/x", None, false).destinations.is_empty());
+        assert_eq!(buckets(&rules.coverage("data/x", None, false)), ["b"]);
     }
 
     #[test]
-    fn several_destinations_are_all_reported() {
+    fn several_destinations_are_all_reported_with_their_accounts() {
+        let mut second = rule("", "b2", 2, true);
+        second.destination_account = Some("333333333333".into());
         let rules = ReplicationRules {
-            rules: vec![rule("", "b1", 1, true), rule("", "b2", 2, true)],
+            rules: vec![rule("", "b1", 1, true), second],
         };
-        assert_eq!(rules.coverage("k").destinations, vec!["b1", "b2"]);
+        let coverage = rules.coverage("k", None, false);
+        assert_eq!(buckets(&coverage), ["b1", "b2"]);
+        assert_eq!(
+            coverage.destinations[1].account.as_deref(),
+            Some("333333333333")
+        );
+        assert_eq!(rules.account_of("b2").as_deref(), Some("333333333333"));
     }
 
     #[test]
-    fn tag_filters_are_flagged() {
-        let mut tagged = rule("", "b", 1, true);
-        tagged.has_tag_filter = true;
+    fn a_tag_filter_covers_only_objects_carrying_every_tag() {
+        let rules = ReplicationRules {
+            rules: vec![tagged(rule("", "b", 1, true), "replicate", "yes")],
+        };
+        assert!(rules.needs_tags("any"));
+        let yes = rules.coverage("k", Some(&tags(&[("replicate", "yes")])), false);
+        assert_eq!(buckets(&yes), ["b"]);
+        let untagged = rules.coverage("k", Some(&[]), false);
+        assert!(untagged.destinations.is_empty());
         assert!(
-            ReplicationRules {
-                rules: vec![tagged]
-            }
-            .coverage("k")
-            .depends_on_tags
+            untagged.excluded_by_tags,
+            "left out on purpose by the filter"
         );
+    }
+
+    #[test]
+    fn tag_routing_sends_each_object_to_its_own_bucket() {
+        let rules = ReplicationRules {
+            rules: vec![
+                tagged(rule("", "gold", 1, true), "tier", "gold"),
+                tagged(rule("", "silver", 2, true), "tier", "silver"),
+            ],
+        };
+        let gold = rules.coverage("k", Some(&tags(&[("tier", "gold")])), false);
+        assert_eq!(buckets(&gold), ["gold"]);
+        let silver = rules.coverage("k", Some(&tags(&[("tier", "silver"), ("x", "y")])), false);
+        assert_eq!(buckets(&silver), ["silver"]);
+    }
+
+    #[test]
+    fn tags_are_only_needed_where_a_tag_rule_prefix_covers_the_key() {
+        let rules = ReplicationRules {
+            rules: vec![
+                rule("", "b", 1, true),
+                tagged(rule("img/", "c", 2, true), "t", "1"),
+            ],
+        };
+        assert!(!rules.needs_tags("docs/a"));
+        assert!(rules.needs_tags("img/a"));
+    }
+
+    #[test]
+    fn delete_markers_replicate_only_where_the_rule_says_and_never_under_tag_rules() {
+        let mut markers = rule("", "b", 1, true);
+        markers.delete_marker_replication = true;
+        let mut tag_rule = tagged(rule("", "c", 1, true), "t", "1");
+        tag_rule.delete_marker_replication = true;
+        let rules = ReplicationRules {
+            rules: vec![markers, rule("", "d", 1, true), tag_rule],
+        };
+        assert_eq!(buckets(&rules.coverage("k", Some(&[]), true)), ["b"]);
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! The verdict rules of DESIGN.md §2, as one pure function.
+//! The verdict rules as one pure function: the decision table of `docs/verdicts.md`.
+//!
+//! One call decides one (object version, destination). The rows of [`verdict_and_detail`]
+//! are tried in order, first match wins; each row is one line of the table in the docs.
 
 use super::model::*;
 use super::remediation as fix;
+use super::rules::Destination;
 use chrono::{DateTime, Duration, Utc};
 
 /// Settings that change verdicts (from `Config`).
@@ -9,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 pub struct VerdictPolicy {
     /// Age after which a PENDING (or not yet replicated) object is `late`.
     pub late_after: Duration,
-    /// Whether `unreplicated` counts as alarming.
+    /// Whether `unreplicated` counts as alarming for keys no rule covers.
     pub alarm_on_unreplicated: bool,
 }
 
@@ -22,11 +26,13 @@ impl Default for VerdictPolicy {
     }
 }
 
-/// What the source bucket's replication configuration says about the key.
+/// What the source bucket's replication configuration says about the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleCoverage {
     Covered,
     NotCovered,
+    /// A rule's prefix covers the key but its tag filter leaves the object out on purpose.
+    ExcludedByTags,
     NoConfiguration,
     /// Not looked up (destination configured) or lookup failed.
     Unknown,
@@ -37,9 +43,12 @@ pub enum RuleCoverage {
 pub struct AuditInput<'a> {
     pub object: &'a ObjectRef,
     pub source: &'a Probe,
-    pub destination_bucket: Option<&'a str>,
-    /// `None` when the destination was not asked (no status, source gone, …).
-    pub destination: Option<&'a Probe>,
+    pub destination: Option<&'a Destination>,
+    /// HEAD of the version in the destination; `None` when it was not asked.
+    pub replica: Option<&'a Probe>,
+    /// HEAD of the destination's current version (only `check` asks): a replica hidden by a
+    /// newer version or a delete marker there is a `mismatch`.
+    pub current: Option<&'a Probe>,
     pub coverage: RuleCoverage,
     pub now: DateTime<Utc>,
 }
@@ -54,34 +63,42 @@ pub fn decide(input: &AuditInput<'_>, policy: &VerdictPolicy) -> Finding {
         .and_then(|f| f.last_modified)
         .or(input.object.event_time);
     let age = written_at.map(|t| input.now - t);
-    let replica = match input.destination {
-        Some(Probe::Found(replica)) => Some(replica),
-        _ => None,
-    };
-    let lag = match (written_at, replica.and_then(|r| r.last_modified)) {
-        (Some(source), Some(copy)) if copy >= source => Some(seconds(copy - source)),
-        _ => None,
-    };
-    let (verdict, detail) = verdict_and_detail(input, replica, age, policy);
+    let (verdict, detail) = verdict_and_detail(input, age, policy);
     let alarming = match verdict {
-        Verdict::Replicated | Verdict::Pending | Verdict::SourceGone => false,
-        Verdict::Unreplicated => policy.alarm_on_unreplicated,
+        Verdict::Replicated | Verdict::Pending | Verdict::Replica | Verdict::SourceGone => false,
+        Verdict::Unreplicated => match input.coverage {
+            RuleCoverage::Covered => true,
+            RuleCoverage::ExcludedByTags => false,
+            _ => policy.alarm_on_unreplicated,
+        },
         _ => true,
     };
+    let destination_bucket = input.destination.map(|d| d.bucket.clone());
+    let lag = destination_bucket.as_deref().and_then(|bucket| {
+        let event = input.object.event_for(
+            ReplicationEventKind::OperationReplicatedAfterThreshold,
+            bucket,
+        )?;
+        Some(seconds(event.replication_time? - event.request_time?))
+    });
     Finding {
         source_bucket: input.object.bucket.clone(),
         key: input.object.key.clone(),
         version_id: facts
             .and_then(|f| f.version_id.clone())
             .or_else(|| input.object.version_id.clone()),
-        destination_bucket: input.destination_bucket.map(str::to_string),
+        destination_bucket,
         source_status: facts
             .and_then(|f| f.replication_status.as_ref())
             .map(|s| s.as_str().to_string()),
         verdict,
         alarming,
+        delete_marker: is_delete_marker(input),
         detail,
-        destination: replica.cloned(),
+        destination: match input.replica {
+            Some(Probe::Found(replica)) => Some(replica.clone()),
+            _ => None,
+        },
         age_seconds: age.map(seconds),
         lag_seconds: lag,
     }
@@ -91,110 +108,151 @@ fn seconds(d: Duration) -> f64 {
     d.num_milliseconds() as f64 / 1000.0
 }
 
-fn failure_event(object: &ObjectRef) -> Option<&ReplicationEvent> {
-    match &object.origin {
-        Origin::Replication(event)
-            if event.kind == ReplicationEventKind::OperationFailedReplication =>
-        {
-            Some(event)
-        }
-        _ => None,
-    }
+fn is_delete_marker(input: &AuditInput<'_>) -> bool {
+    matches!(input.source, Probe::DeleteMarker(_)) || input.object.is_delete_marker()
 }
 
+/// The decision table. Each row: a pattern on what S3 showed, and the verdict it earns.
 fn verdict_and_detail(
     input: &AuditInput<'_>,
-    replica: Option<&ObjectFacts>,
     age: Option<Duration>,
     policy: &VerdictPolicy,
 ) -> (Verdict, Detail) {
-    let facts = match input.source {
-        Probe::Failed(error) => return (Verdict::Error, probe_error_detail(error, "source")),
-        Probe::NotFound => {
-            return (
-                Verdict::SourceGone,
-                Detail::new(
-                    "The source object version no longer exists (deleted before the audit).",
-                ),
-            )
-        }
-        Probe::Found(facts) => facts,
+    let destination = input.destination.map(|d| d.bucket.as_str());
+    let failure = destination.and_then(|d| input.object.failure_for(d));
+    let missed_threshold = destination.is_some_and(|d| {
+        input
+            .object
+            .event_for(ReplicationEventKind::OperationMissedThreshold, d)
+            .is_some()
+    });
+    let delete_marker = is_delete_marker(input);
+    let status = match input.source {
+        Probe::Found(facts) => facts.replication_status.as_ref(),
+        _ => None,
+    };
+    let is_late = missed_threshold || age.is_some_and(|age| age > policy.late_after);
+    let sla = policy.late_after.num_seconds();
+    let thing = if delete_marker {
+        "delete marker"
+    } else {
+        "object"
     };
 
-    let status = match &facts.replication_status {
-        None => {
-            if let Some(event) = failure_event(input.object) {
-                return (Verdict::Failed, failed_detail(event.failure_reason.as_deref()));
-            }
-            return (Verdict::Unreplicated, unreplicated_detail(input.coverage));
+    match (input.source, status, input.replica) {
+        // 1. The version is in the destination: replicated, whatever else was said about it —
+        //    unless `check` saw that the destination's current version hides it.
+        (_, _, Some(Probe::Found(_) | Probe::DeleteMarker(_))) => match hidden_by(
+            input.current,
+            replica_version(input.replica),
+        ) {
+            Some(hider) => (
+                Verdict::Mismatch,
+                Detail::new(format!(
+                    "The replica of this version is in {}, but {hider} is the destination's current version: readers of the destination see something else.",
+                    destination.unwrap_or_default()
+                ))
+                .fix(fix::MISMATCH),
+            ),
+            None => (
+                Verdict::Replicated,
+                Detail::new(format!(
+                    "The {thing} version is in {}.",
+                    destination.unwrap_or_default()
+                )),
+            ),
+        },
+        // 2. S3 said replication to this destination failed, and the version is not there.
+        _ if failure.is_some() => (Verdict::Failed, failed_detail(failure, delete_marker)),
+        // 3. The source could not be read.
+        (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
+        // 4. The source version is gone.
+        (Probe::NotFound, _, _) => (
+            Verdict::SourceGone,
+            Detail::new("The source object version no longer exists (deleted before the audit)."),
+        ),
+        // 5. The source version is a delete marker that no rule replicates to a destination.
+        (Probe::DeleteMarker(_), _, None) => (
+            Verdict::SourceGone,
+            Detail::new("This version is a delete marker, and no replication rule replicates delete markers (DeleteMarkerReplication) to a destination for it."),
+        ),
+        // 6. A delete marker the rules replicate, not (yet) in the destination.
+        (Probe::DeleteMarker(_), _, Some(Probe::Failed(error))) => {
+            (Verdict::Error, probe_error_detail(error, "destination"))
         }
-        Some(ReplicationStatus::Replica) => {
-            return (
-                Verdict::Unreplicated,
-                Detail::new("The source object is itself a replica (status REPLICA); S3 does not replicate replicas onward unless replica modification sync is enabled."),
-            )
-        }
-        Some(ReplicationStatus::Unknown(raw)) => {
-            return (
-                Verdict::Error,
-                Detail::new(format!("S3 reported an unknown replication status {raw:?}; the auditor cannot judge it.")).fix("Check the object in the S3 console; report the status value to the auditor's maintainers."),
-            )
-        }
-        Some(status) => status,
-    };
-
-    let Some(destination_bucket) = input.destination_bucket else {
-        return (
+        (Probe::DeleteMarker(_), _, Some(_)) if is_late => (
+            Verdict::Late,
+            Detail::new(format!(
+                "The delete marker is not in {} {} after it was written (SLA {sla}s).",
+                destination.unwrap_or_default(),
+                human_age(age)
+            ))
+            .fix(fix::DELETE_MARKER_LATE),
+        ),
+        (Probe::DeleteMarker(_), _, Some(_)) => (
+            Verdict::Pending,
+            Detail::new(format!(
+                "The delete marker is not in {} yet; written {} ago, within the SLA of {sla}s.",
+                destination.unwrap_or_default(),
+                human_age(age)
+            )),
+        ),
+        // 7. No replication status: S3 will not replicate this version.
+        (Probe::Found(_), None, _) => (Verdict::Unreplicated, unreplicated_detail(input.coverage)),
+        // 8. The watched object is itself a replica.
+        (Probe::Found(_), Some(ReplicationStatus::Replica), _) => (
+            Verdict::Replica,
+            Detail::new("This object is a replica that S3 replication wrote into the watched bucket (two-way replication, or a bucket that is both source and destination). Live replication never replicates a replica onward, so there is nothing to check."),
+        ),
+        // 9. A status the auditor does not know.
+        (Probe::Found(_), Some(ReplicationStatus::Unknown(raw)), _) => (
+            Verdict::Error,
+            Detail::new(format!("S3 reported an unknown replication status {raw:?}; the auditor cannot judge it."))
+                .fix("Check the object in the S3 console; report the status value to the auditor's maintainers."),
+        ),
+        // 10. Replicating, but to where?
+        (Probe::Found(_), Some(status), _) if destination.is_none() => (
             Verdict::Error,
             Detail::new(format!("The object has replication status {} but no destination bucket is known.", status.as_str()))
                 .fix("Set AUDITOR_DESTINATION_BUCKET, or grant the auditor s3:GetReplicationConfiguration on the source bucket."),
-        );
-    };
-
-    if let Some(replica) = replica {
-        return compare_replica(facts, replica, destination_bucket);
-    }
-
-    let destination_error = match input.destination {
-        Some(Probe::Failed(error)) => Some(error),
-        _ => None,
-    };
-    let is_late = age.is_some_and(|age| age > policy.late_after);
-    match status {
-        _ if failure_event(input.object).is_some() => {
-            let reason = failure_event(input.object).and_then(|e| e.failure_reason.as_deref());
-            (Verdict::Failed, failed_detail(reason))
-        }
-        ReplicationStatus::Failed => (Verdict::Failed, failed_detail(None)),
-        ReplicationStatus::Pending if is_late => (
-            Verdict::Late,
-            Detail::new(format!(
-                "Still PENDING {} after it was written (SLA {}s).",
-                human_age(age),
-                policy.late_after.num_seconds()
-            ))
-            .fix(fix::LATE),
         ),
-        ReplicationStatus::Pending => (
+        // 11. PENDING within the SLA: wait, whatever the destination answered.
+        (Probe::Found(_), Some(ReplicationStatus::Pending), _) if !is_late => (
             Verdict::Pending,
             Detail::new(format!(
-                "PENDING, written {} ago; within the SLA of {}s.",
-                human_age(age),
-                policy.late_after.num_seconds()
+                "PENDING, written {} ago; within the SLA of {sla}s.",
+                human_age(age)
             )),
         ),
-        _ if destination_error.is_some() => (
-            Verdict::Error,
-            probe_error_detail(destination_error.expect("checked above"), "destination"),
+        // 12. The destination could not be read.
+        (Probe::Found(_), Some(_), Some(Probe::Failed(error))) => {
+            (Verdict::Error, probe_error_detail(error, "destination"))
+        }
+        // 13. FAILED (for at least one destination) and the version is not in this one.
+        (Probe::Found(_), Some(ReplicationStatus::Failed), _) => {
+            (Verdict::Failed, failed_detail(None, false))
+        }
+        // 14. Still PENDING after the SLA (or S3 said it missed the RTC threshold).
+        (Probe::Found(_), Some(ReplicationStatus::Pending), _) => (
+            Verdict::Late,
+            Detail::new(if missed_threshold {
+                format!("Still PENDING and S3 reported that it missed the replication time threshold ({}).", human_age(age))
+            } else {
+                format!("Still PENDING {} after it was written (SLA {sla}s).", human_age(age))
+            })
+            .fix(fix::LATE),
         ),
-        ReplicationStatus::Completed if matches!(input.destination, Some(Probe::NotFound)) => (
+        // 15. COMPLETED but the destination has no such version.
+        (Probe::Found(_), Some(ReplicationStatus::Completed), Some(Probe::NotFound)) => (
             Verdict::Missing,
             Detail::new(format!(
-                "The source says COMPLETED but {destination_bucket} has no such key/version."
+                "The source says COMPLETED but {} has no such key/version.",
+                destination.unwrap_or_default()
             ))
             .fix(fix::MISSING),
         ),
-        _ => (
+        // 16. COMPLETED and nothing was asked: cannot be confirmed.
+        (Probe::Found(_), Some(_), _) => (
             Verdict::Error,
             Detail::new("The destination was not checked, so the replica cannot be confirmed.")
                 .fix("This is an auditor bug: please report it."),
@@ -202,53 +260,38 @@ fn verdict_and_detail(
     }
 }
 
-fn compare_replica(
-    source: &ObjectFacts,
-    replica: &ObjectFacts,
-    destination_bucket: &str,
-) -> (Verdict, Detail) {
-    let mut differences = Vec::new();
-    if let (Some(s), Some(r)) = (&source.version_id, &replica.version_id) {
-        if s != r {
-            differences.push(format!("version id {s} vs {r}"));
-        }
+/// What hides the replica `version` in the destination, from a HEAD of its current version.
+fn hidden_by(current: Option<&Probe>, version: Option<&str>) -> Option<String> {
+    match current? {
+        Probe::DeleteMarker(marker) => Some(format!(
+            "a delete marker ({})",
+            marker.as_deref().unwrap_or("no version id")
+        )),
+        Probe::Found(facts) if facts.version_id.as_deref() != version => Some(format!(
+            "another version ({}) written in the destination",
+            facts.version_id.as_deref().unwrap_or("null")
+        )),
+        _ => None,
     }
-    if let (Some(s), Some(r)) = (source.size, replica.size) {
-        if s != r {
-            differences.push(format!("size {s} vs {r} bytes"));
-        }
-    }
-    let etag_differs = matches!((&source.etag, &replica.etag), (Some(s), Some(r)) if s != r);
-    let kms = source.kms_encrypted || replica.kms_encrypted;
-    if etag_differs && !kms {
-        differences.push(format!(
-            "ETag {} vs {}",
-            source.etag.as_deref().unwrap_or_default(),
-            replica.etag.as_deref().unwrap_or_default()
-        ));
-    }
-    if !differences.is_empty() {
-        return (
-            Verdict::Mismatch,
-            Detail::new(format!(
-                "The replica in {destination_bucket} differs: {}.",
-                differences.join("; ")
-            ))
-            .fix(fix::MISMATCH),
-        );
-    }
-    let mut reason =
-        format!("Replica present in {destination_bucket} with the same version id and size.");
-    if etag_differs {
-        reason.push_str(" ETags differ, which is expected under SSE-KMS.");
-    }
-    (Verdict::Replicated, Detail::new(reason))
 }
 
-fn failed_detail(failure_reason: Option<&str>) -> Detail {
-    match failure_reason {
+fn replica_version<'a>(replica: Option<&'a Probe>) -> Option<&'a str> {
+    match replica? {
+        Probe::Found(facts) => facts.version_id.as_deref(),
+        Probe::DeleteMarker(version) => version.as_deref(),
+        _ => None,
+    }
+}
+
+fn failed_detail(event: Option<&ReplicationEvent>, delete_marker: bool) -> Detail {
+    let what = if delete_marker {
+        "the delete marker"
+    } else {
+        "the object"
+    };
+    match event.and_then(|e| e.failure_reason.as_deref()) {
         Some(code) => {
-            let mut detail = Detail::new(format!("S3 failed to replicate the object: {code}."));
+            let mut detail = Detail::new(format!("S3 failed to replicate {what}: {code}."));
             detail.remediation = Some(
                 fix::for_failure_reason(code)
                     .unwrap_or(fix::FAILED_WITHOUT_REASON)
@@ -257,15 +300,20 @@ fn failed_detail(failure_reason: Option<&str>) -> Detail {
             detail.failure_reason = Some(code.to_string());
             detail
         }
-        None => Detail::new("S3 marked the object's replication FAILED.")
+        None if event.is_some() => {
+            Detail::new(format!("S3 reported that it failed to replicate {what}."))
+                .fix(fix::FAILED_WITHOUT_REASON)
+        }
+        None => Detail::new("S3 marked the object's replication FAILED, and this destination has no replica of the version.")
             .fix(fix::FAILED_WITHOUT_REASON),
     }
 }
 
 fn unreplicated_detail(coverage: RuleCoverage) -> Detail {
     match coverage {
-        RuleCoverage::Covered => Detail::new("The object has no replication status although a rule covers its key.").fix(fix::UNREPLICATED_COVERED),
+        RuleCoverage::Covered => Detail::new("The object has no replication status although a rule covers it.").fix(fix::UNREPLICATED_COVERED),
         RuleCoverage::NotCovered => Detail::new("The object has no replication status: no enabled rule covers its key.").fix(fix::UNREPLICATED_NOT_COVERED),
+        RuleCoverage::ExcludedByTags => Detail::new("The object has no replication status: the replication rule's tag filter leaves it out, as configured."),
         RuleCoverage::NoConfiguration => Detail::new("The source bucket has no replication configuration.")
             .fix("Add a replication configuration to the source bucket (see the README's deploy section)."),
         RuleCoverage::Unknown => Detail::new("The object has no replication status: S3 will not replicate it.")
@@ -280,10 +328,13 @@ fn probe_error_detail(error: &ProbeError, side: &str) -> Detail {
         (ProbeErrorKind::Credentials, _) => fix::CREDENTIALS,
         (ProbeErrorKind::Throttled, _) => fix::THROTTLED,
         (ProbeErrorKind::Transient, _) => fix::TRANSIENT,
+        (ProbeErrorKind::NoSuchBucket, _) => fix::NO_SUCH_BUCKET,
         (ProbeErrorKind::Other, _) => "Check the auditor's configuration and permissions; the error text says what S3 answered.",
     };
     let mut detail = Detail::new(format!("Could not check the {side}: {error}.")).fix(remediation);
     detail.cause = Some(error.kind);
+    detail.request_id = error.request_id.clone();
+    detail.extended_request_id = error.extended_request_id.clone();
     detail
 }
 
@@ -299,6 +350,7 @@ fn human_age(age: Option<Duration>) -> String {
 
 #[cfg(test)]
 mod tests {
+    //! One test (at least) per row of the decision table: GIVEN what S3 showed, THEN the verdict.
     use super::*;
     use chrono::TimeZone;
 
@@ -321,15 +373,15 @@ mod tests {
         })
     }
 
-    fn replica() -> ObjectFacts {
-        ObjectFacts {
+    fn replica() -> Probe {
+        Probe::Found(ObjectFacts {
             version_id: Some("v1".into()),
             replication_status: Some(ReplicationStatus::Replica),
             size: Some(10),
             etag: Some("\"e\"".into()),
-            last_modified: Some(now() - Duration::seconds(5)),
+            last_modified: Some(now() - Duration::seconds(30)),
             kms_encrypted: false,
-        }
+        })
     }
 
     fn error(kind: ProbeErrorKind) -> Probe {
@@ -337,117 +389,143 @@ mod tests {
             kind,
             operation: "HeadObject",
             message: "boom".into(),
+            request_id: Some("REQ1".into()),
+            extended_request_id: Some("HOST1".into()),
         })
     }
 
-    /// GIVEN a source probe and a destination probe WHEN deciding THEN the verdict.
-    fn verdict_of(object: &ObjectRef, source: Probe, destination: Option<Probe>) -> Finding {
+    fn event(
+        kind: ReplicationEventKind,
+        reason: Option<&str>,
+        destination: &str,
+    ) -> ReplicationEvent {
+        ReplicationEvent {
+            kind,
+            failure_reason: reason.map(str::to_string),
+            destination_bucket: Some(destination.into()),
+            rule_id: None,
+            operation: ReplicatedOperation::parse(Some("OBJECT_PUT"), reason),
+            request_time: None,
+            replication_time: None,
+        }
+    }
+
+    fn failed_event(reason: &str, destination: &str) -> ReplicationEvent {
+        event(
+            ReplicationEventKind::OperationFailedReplication,
+            Some(reason),
+            destination,
+        )
+    }
+
+    /// GIVEN a source probe and a replica probe for destination "dst" WHEN deciding THEN …
+    fn verdict_of(object: &ObjectRef, source: Probe, replica: Option<Probe>) -> Finding {
+        decide_with(object, source, replica, None, RuleCoverage::Covered)
+    }
+
+    fn decide_with(
+        object: &ObjectRef,
+        source: Probe,
+        replica: Option<Probe>,
+        current: Option<Probe>,
+        coverage: RuleCoverage,
+    ) -> Finding {
+        let destination = Destination::new("dst", None);
         let input = AuditInput {
             object,
             source: &source,
-            destination_bucket: Some("dst"),
-            destination: destination.as_ref(),
-            coverage: RuleCoverage::Covered,
+            destination: Some(&destination),
+            replica: replica.as_ref(),
+            current: current.as_ref(),
+            coverage,
             now: now(),
         };
         decide(&input, &VerdictPolicy::default())
     }
 
     #[test]
-    fn completed_with_identical_replica_is_replicated_with_lag() {
-        let finding = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(Probe::Found(replica())),
-        );
+    fn row1_version_in_the_destination_is_replicated_without_an_invented_lag() {
+        let finding = verdict_of(&object(), source(Some("COMPLETED"), 30), Some(replica()));
         assert_eq!(finding.verdict, Verdict::Replicated);
         assert!(!finding.alarming);
-        assert_eq!(finding.lag_seconds, Some(25.0));
+        assert_eq!(
+            finding.lag_seconds, None,
+            "Last-Modified is kept by S3: no lag"
+        );
     }
 
     #[test]
-    fn complete_spelling_is_accepted() {
-        let finding = verdict_of(
-            &object(),
-            source(Some("COMPLETE"), 30),
-            Some(Probe::Found(replica())),
+    fn row1_lag_comes_only_from_s3s_replication_time() {
+        let mut object = object();
+        let mut after = event(
+            ReplicationEventKind::OperationReplicatedAfterThreshold,
+            None,
+            "dst",
         );
+        after.request_time = Some(now() - Duration::seconds(1000));
+        after.replication_time = Some(now() - Duration::seconds(40));
+        object.events.push(after);
+        let finding = verdict_of(&object, source(Some("COMPLETED"), 1000), Some(replica()));
+        assert_eq!(finding.verdict, Verdict::Replicated);
+        assert_eq!(finding.lag_seconds, Some(960.0));
+    }
+
+    #[test]
+    fn row1_complete_spelling_is_accepted() {
+        let finding = verdict_of(&object(), source(Some("COMPLETE"), 30), Some(replica()));
         assert_eq!(finding.verdict, Verdict::Replicated);
         assert_eq!(finding.source_status.as_deref(), Some("COMPLETED"));
     }
 
     #[test]
-    fn completed_without_replica_is_missing() {
-        let finding = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(Probe::NotFound),
-        );
-        assert_eq!(finding.verdict, Verdict::Missing);
-        assert!(finding.alarming);
-    }
-
-    #[test]
-    fn forbidden_destination_is_an_error_never_missing() {
-        let finding = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(error(ProbeErrorKind::AccessDenied)),
-        );
-        assert_eq!(finding.verdict, Verdict::Error);
-        assert!(finding
-            .detail
-            .remediation
-            .unwrap()
-            .contains("s3:ListBucket"));
-    }
-
-    #[test]
-    fn young_pending_is_pending_old_pending_is_late() {
-        assert_eq!(
-            verdict_of(
-                &object(),
-                source(Some("PENDING"), 60),
-                Some(Probe::NotFound)
-            )
-            .verdict,
-            Verdict::Pending
-        );
-        let late = verdict_of(
-            &object(),
-            source(Some("PENDING"), 901),
-            Some(Probe::NotFound),
-        );
-        assert_eq!(late.verdict, Verdict::Late);
-        assert!(late.alarming);
-    }
-
-    #[test]
-    fn pending_with_replica_already_there_is_replicated_for_that_destination() {
-        let finding = verdict_of(
-            &object(),
-            source(Some("PENDING"), 60),
-            Some(Probe::Found(replica())),
-        );
+    fn row1_failed_aggregate_with_a_replica_here_is_replicated_for_this_destination() {
+        let finding = verdict_of(&object(), source(Some("FAILED"), 60), Some(replica()));
         assert_eq!(finding.verdict, Verdict::Replicated);
     }
 
     #[test]
-    fn failed_status_is_failed_with_generic_hint() {
-        let finding = verdict_of(&object(), source(Some("FAILED"), 60), Some(Probe::NotFound));
-        assert_eq!(finding.verdict, Verdict::Failed);
-        assert!(finding.detail.failure_reason.is_none());
+    fn row1_pending_with_replica_already_here_is_replicated_for_this_destination() {
+        let finding = verdict_of(&object(), source(Some("PENDING"), 60), Some(replica()));
+        assert_eq!(finding.verdict, Verdict::Replicated);
     }
 
     #[test]
-    fn failure_event_carries_s3s_reason_and_a_specific_hint() {
+    fn row1_a_replica_hidden_by_a_delete_marker_or_newer_version_is_a_mismatch() {
+        let marker = decide_with(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(replica()),
+            Some(Probe::DeleteMarker(Some("dm1".into()))),
+            RuleCoverage::Covered,
+        );
+        assert_eq!(marker.verdict, Verdict::Mismatch);
+        assert!(marker.detail.reason.contains("delete marker (dm1)"));
+        let mut newer = ObjectFacts::default();
+        newer.version_id = Some("v9".into());
+        let overwritten = decide_with(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(replica()),
+            Some(Probe::Found(newer)),
+            RuleCoverage::Covered,
+        );
+        assert_eq!(overwritten.verdict, Verdict::Mismatch);
+        let current = decide_with(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(replica()),
+            Some(replica()),
+            RuleCoverage::Covered,
+        );
+        assert_eq!(current.verdict, Verdict::Replicated);
+    }
+
+    #[test]
+    fn row2_failure_event_carries_s3s_reason_and_a_specific_hint() {
         let mut object = object();
-        object.origin = Origin::Replication(ReplicationEvent {
-            kind: ReplicationEventKind::OperationFailedReplication,
-            failure_reason: Some("DstPutObjectNotPermitted".into()),
-            destination_bucket: Some("dst".into()),
-            rule_id: None,
-        });
+        object
+            .events
+            .push(failed_event("DstPutObjectNotPermitted", "dst"));
         let finding = verdict_of(&object, source(Some("FAILED"), 60), Some(Probe::NotFound));
         assert_eq!(finding.verdict, Verdict::Failed);
         assert_eq!(
@@ -458,48 +536,173 @@ mod tests {
     }
 
     #[test]
-    fn differing_size_or_version_is_mismatch() {
-        let mut other = replica();
-        other.size = Some(11);
+    fn row2_a_later_missed_threshold_event_does_not_erase_the_failure_reason() {
+        let mut object = object();
+        object
+            .events
+            .push(failed_event("DstPutObjectNotPermitted", "dst"));
+        object.events.push(event(
+            ReplicationEventKind::OperationMissedThreshold,
+            None,
+            "dst",
+        ));
+        let finding = verdict_of(&object, source(Some("FAILED"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Failed);
+        assert_eq!(
+            finding.detail.failure_reason.as_deref(),
+            Some("DstPutObjectNotPermitted")
+        );
+    }
+
+    #[test]
+    fn row2_a_failure_event_for_another_destination_does_not_decide_this_one() {
+        let mut object = object();
+        object
+            .events
+            .push(failed_event("DstPutObjectNotPermitted", "other"));
+        let finding = verdict_of(&object, source(Some("PENDING"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Pending);
+    }
+
+    #[test]
+    fn row2_a_failure_event_decides_even_when_the_source_is_gone_or_unreadable() {
+        let mut object = object();
+        object.events.push(failed_event("DstBucketNotFound", "dst"));
+        assert_eq!(
+            verdict_of(&object, Probe::NotFound, None).verdict,
+            Verdict::Failed
+        );
+        assert_eq!(
+            verdict_of(&object, error(ProbeErrorKind::Throttled), None).verdict,
+            Verdict::Failed
+        );
+    }
+
+    #[test]
+    fn row2_a_failed_delete_marker_is_reported_as_such_not_as_source_gone() {
+        let mut object = object();
+        let mut failure = failed_event("DstDelObjNotPermitted", "dst");
+        failure.operation = ReplicatedOperation::parse(Some("DELETE_MARKER_PUT"), None);
+        object.events.push(failure);
         let finding = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(Probe::Found(other)),
+            &object,
+            Probe::DeleteMarker(Some("v1".into())),
+            Some(Probe::NotFound),
         );
-        assert_eq!(finding.verdict, Verdict::Mismatch);
-        assert!(finding.detail.reason.contains("size 10 vs 11"));
+        assert_eq!(finding.verdict, Verdict::Failed);
+        assert!(finding.delete_marker);
+        assert!(finding.detail.reason.contains("delete marker"));
+        assert!(finding
+            .detail
+            .remediation
+            .unwrap()
+            .contains("s3:ReplicateDelete"));
     }
 
     #[test]
-    fn etag_difference_is_benign_under_kms_but_mismatch_otherwise() {
-        let mut other = replica();
-        other.etag = Some("\"x\"".into());
-        let plain = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(Probe::Found(other.clone())),
+    fn delete_failure_reasons_mark_a_delete_marker_when_s3_operation_is_absent() {
+        assert_eq!(
+            ReplicatedOperation::parse(None, Some("DstDelObjNotPermitted")),
+            ReplicatedOperation::DeleteMarker
         );
-        assert_eq!(plain.verdict, Verdict::Mismatch);
-        other.kms_encrypted = true;
-        let kms = verdict_of(
-            &object(),
-            source(Some("COMPLETED"), 30),
-            Some(Probe::Found(other)),
+        assert_eq!(
+            ReplicatedOperation::parse(Some("OBJECT_PUT"), Some("DstDelObjNotPermitted")),
+            ReplicatedOperation::Object
         );
-        assert_eq!(kms.verdict, Verdict::Replicated);
-        assert!(kms.detail.reason.contains("SSE-KMS"));
     }
 
     #[test]
-    fn no_status_is_unreplicated_and_configurably_alarming() {
-        let finding = verdict_of(&object(), source(None, 30), None);
-        assert_eq!(finding.verdict, Verdict::Unreplicated);
-        assert!(finding.alarming);
+    fn row3_source_probe_errors_are_errors_with_the_kind_and_request_ids() {
+        let throttled = verdict_of(&object(), error(ProbeErrorKind::Throttled), None);
+        assert_eq!(throttled.verdict, Verdict::Error);
+        assert!(throttled.detail.remediation.unwrap().contains("retried"));
+        assert_eq!(throttled.detail.request_id.as_deref(), Some("REQ1"));
+        assert_eq!(
+            throttled.detail.extended_request_id.as_deref(),
+            Some("HOST1")
+        );
+    }
+
+    #[test]
+    fn row4_deleted_source_is_source_gone_and_quiet() {
+        let finding = verdict_of(&object(), Probe::NotFound, None);
+        assert_eq!(finding.verdict, Verdict::SourceGone);
+        assert!(!finding.alarming);
+    }
+
+    #[test]
+    fn row5_a_delete_marker_no_rule_replicates_is_quiet() {
+        let input_object = object();
+        let source = Probe::DeleteMarker(Some("v1".into()));
         let input = AuditInput {
-            object: &object(),
-            source: &source(None, 30),
-            destination_bucket: None,
+            object: &input_object,
+            source: &source,
             destination: None,
+            replica: None,
+            current: None,
+            coverage: RuleCoverage::Covered,
+            now: now(),
+        };
+        let finding = decide(&input, &VerdictPolicy::default());
+        assert_eq!(finding.verdict, Verdict::SourceGone);
+        assert!(finding.delete_marker && !finding.alarming);
+    }
+
+    #[test]
+    fn row6_a_replicated_rule_s_delete_marker_missing_is_pending_then_late() {
+        let mut young = object();
+        young.event_time = Some(now() - Duration::seconds(10));
+        let marker = Probe::DeleteMarker(Some("v1".into()));
+        assert_eq!(
+            verdict_of(&young, marker.clone(), Some(Probe::NotFound)).verdict,
+            Verdict::Pending
+        );
+        let mut old = object();
+        old.event_time = Some(now() - Duration::seconds(1000));
+        assert_eq!(
+            verdict_of(&old, marker.clone(), Some(Probe::NotFound)).verdict,
+            Verdict::Late
+        );
+        assert_eq!(
+            verdict_of(&old, marker, Some(Probe::DeleteMarker(Some("v1".into())))).verdict,
+            Verdict::Replicated
+        );
+    }
+
+    #[test]
+    fn row7_no_status_is_unreplicated_alarming_by_coverage() {
+        let covered = decide_with(
+            &object(),
+            source(None, 30),
+            None,
+            None,
+            RuleCoverage::Covered,
+        );
+        assert_eq!(covered.verdict, Verdict::Unreplicated);
+        assert!(
+            covered.alarming,
+            "a covering rule and no status: really broken"
+        );
+        let by_tags = decide_with(
+            &object(),
+            source(None, 30),
+            None,
+            None,
+            RuleCoverage::ExcludedByTags,
+        );
+        assert!(
+            !by_tags.alarming,
+            "a tag filter leaving it out is the configuration"
+        );
+        assert!(by_tags.detail.reason.contains("tag filter"));
+        let input_object = object();
+        let no_status = source(None, 30);
+        let input = AuditInput {
+            object: &input_object,
+            source: &no_status,
+            destination: None,
+            replica: None,
+            current: None,
             coverage: RuleCoverage::NotCovered,
             now: now(),
         };
@@ -512,31 +715,78 @@ mod tests {
         );
         assert!(!quiet.alarming);
         assert!(quiet.detail.reason.contains("no enabled rule"));
+        assert!(decide(&input, &VerdictPolicy::default()).alarming);
     }
 
     #[test]
-    fn deleted_source_is_source_gone_and_quiet() {
-        let finding = verdict_of(&object(), Probe::NotFound, None);
-        assert_eq!(finding.verdict, Verdict::SourceGone);
+    fn row8_a_replica_in_the_watched_bucket_is_quiet_and_says_why() {
+        let finding = verdict_of(&object(), source(Some("REPLICA"), 30), None);
+        assert_eq!(finding.verdict, Verdict::Replica);
         assert!(!finding.alarming);
+        assert!(finding
+            .detail
+            .reason
+            .contains("never replicates a replica onward"));
     }
 
     #[test]
-    fn source_probe_errors_are_errors_with_the_kind_in_the_hint() {
-        let throttled = verdict_of(&object(), error(ProbeErrorKind::Throttled), None);
-        assert_eq!(throttled.verdict, Verdict::Error);
-        assert!(throttled.detail.remediation.unwrap().contains("retried"));
-    }
-
-    #[test]
-    fn unknown_status_is_kept_visible_as_an_error() {
+    fn row9_unknown_status_is_kept_visible_as_an_error() {
         let finding = verdict_of(&object(), source(Some("WEIRD"), 30), Some(Probe::NotFound));
         assert_eq!(finding.verdict, Verdict::Error);
         assert_eq!(finding.source_status.as_deref(), Some("WEIRD"));
     }
 
     #[test]
-    fn completed_with_failing_destination_probe_is_an_error() {
+    fn row10_status_without_known_destination_is_an_error() {
+        let input_object = object();
+        let completed = source(Some("COMPLETED"), 30);
+        let input = AuditInput {
+            object: &input_object,
+            source: &completed,
+            destination: None,
+            replica: None,
+            current: None,
+            coverage: RuleCoverage::Unknown,
+            now: now(),
+        };
+        assert_eq!(
+            decide(&input, &VerdictPolicy::default()).verdict,
+            Verdict::Error
+        );
+    }
+
+    #[test]
+    fn rows11_14_young_pending_is_pending_old_pending_is_late() {
+        let pending = verdict_of(
+            &object(),
+            source(Some("PENDING"), 60),
+            Some(Probe::NotFound),
+        );
+        assert_eq!(pending.verdict, Verdict::Pending);
+        let late = verdict_of(
+            &object(),
+            source(Some("PENDING"), 901),
+            Some(Probe::NotFound),
+        );
+        assert_eq!(late.verdict, Verdict::Late);
+        assert!(late.alarming);
+    }
+
+    #[test]
+    fn row14_a_missed_threshold_event_makes_pending_late_at_once() {
+        let mut object = object();
+        object.events.push(event(
+            ReplicationEventKind::OperationMissedThreshold,
+            None,
+            "dst",
+        ));
+        let finding = verdict_of(&object, source(Some("PENDING"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Late);
+        assert!(finding.detail.reason.contains("threshold"));
+    }
+
+    #[test]
+    fn row12_completed_with_failing_destination_probe_is_an_error() {
         let finding = verdict_of(
             &object(),
             source(Some("COMPLETED"), 30),
@@ -548,21 +798,39 @@ mod tests {
             .remediation
             .unwrap()
             .contains("AUDITOR_EXTERNAL_ID"));
+        let denied = verdict_of(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(error(ProbeErrorKind::AccessDenied)),
+        );
+        assert_eq!(denied.verdict, Verdict::Error, "403 is never missing");
+        let no_bucket = verdict_of(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(error(ProbeErrorKind::NoSuchBucket)),
+        );
+        assert!(no_bucket
+            .detail
+            .remediation
+            .unwrap()
+            .contains("does not exist"));
     }
 
     #[test]
-    fn status_without_known_destination_is_an_error() {
-        let input = AuditInput {
-            object: &object(),
-            source: &source(Some("COMPLETED"), 30),
-            destination_bucket: None,
-            destination: None,
-            coverage: RuleCoverage::Unknown,
-            now: now(),
-        };
-        assert_eq!(
-            decide(&input, &VerdictPolicy::default()).verdict,
-            Verdict::Error
+    fn row13_failed_status_without_replica_is_failed_with_generic_hint() {
+        let finding = verdict_of(&object(), source(Some("FAILED"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Failed);
+        assert!(finding.detail.failure_reason.is_none());
+    }
+
+    #[test]
+    fn row15_completed_without_replica_is_missing() {
+        let finding = verdict_of(
+            &object(),
+            source(Some("COMPLETED"), 30),
+            Some(Probe::NotFound),
         );
+        assert_eq!(finding.verdict, Verdict::Missing);
+        assert!(finding.alarming);
     }
 }

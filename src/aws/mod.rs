@@ -1,13 +1,14 @@
 //! AWS adapters: the only place that sees SDK types. Each returns domain types.
 //!
 //! [`AwsClients::load`] builds every client once per container from the standard SDK
-//! environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, credentials); destination HEADs
-//! use the SDK's assume-role provider behind a cache that keeps credentials until shortly
-//! before they expire (one STS call per container per credential lifetime).
+//! environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles, credentials). Every call goes
+//! through the SDK's clients: signing, retries with the standard mode's retry quota,
+//! credentials caching and error metadata are the SDK's. Destination HEADs use one client per
+//! destination account, with the SDK's assume-role provider for the audit role there (one STS
+//! call per container per credential lifetime, cached by the client's identity cache).
 
 pub mod alerts;
 pub mod cloudwatch;
-pub mod head;
 pub mod s3;
 
 use crate::config::Config;
@@ -16,20 +17,18 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
-use head::{EndpointSettings, HeadClient, RetryPolicy};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Session name the destination account sees in CloudTrail for the auditor's HEADs.
 pub const SESSION_NAME: &str = "replication-auditor";
 
-/// Attempts per SDK call (first try + retries with exponential backoff and full jitter).
-/// Standard mode retries 503 SlowDown, throttling and 5xx; after that the object's verdict is
-/// `error` and SQS retries it later.
+/// Attempts per SDK call (first try + retries with exponential backoff and full jitter, and the
+/// standard mode's retry quota, so a brownout is not hit with 4× load). After that the object's
+/// verdict is `error` and SQS retries it later.
 pub const MAX_ATTEMPTS: u32 = 4;
-/// First retry waits up to this long, doubling after (≤ 0.2 + 0.4 + 0.8 s in all): short enough
-/// to stay inside one invocation's budget, long enough to let an S3 prefix's rate recover.
+/// First retry waits up to this long, doubling after: short enough to stay inside one
+/// invocation's budget, long enough to let an S3 prefix's rate recover.
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// TCP connect timeout of every call.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -40,12 +39,24 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
-    /// GetBucketReplication on source buckets.
-    pub source_s3: aws_sdk_s3::Client,
-    pub source_heads: HeadClient,
-    pub destination_heads: HeadClient,
+    /// The auditor's own credentials: source HEADs, tags, GetBucketReplication.
+    pub source_s3: aws_sdk_s3::Config,
+    /// Per destination account: a client configuration with the audit role assumed there.
+    pub destination_s3: DestinationConfigs,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+}
+
+/// Which S3 client configuration reaches a destination account.
+#[derive(Clone, Debug)]
+pub struct DestinationConfigs {
+    /// Audit roles by the account id in their ARN.
+    pub by_account: HashMap<String, aws_sdk_s3::Config>,
+    /// For a destination whose account the rules do not state: the single
+    /// `AUDITOR_DESTINATION_ROLE_ARN` role, or else the auditor's own credentials.
+    pub default: aws_sdk_s3::Config,
+    /// The account of `AUDITOR_DESTINATION_ROLE_ARN` (the expected owner for `default`).
+    pub default_account: Option<String>,
 }
 
 impl AwsClients {
@@ -65,75 +76,81 @@ impl AwsClients {
             )
             .load()
             .await;
-        let clients = Self::from_sdk_config(&base, config).await;
-        // The AssumeRole call overlaps with receiving the first event and its source HEAD.
-        tokio::spawn(clients.destination_heads.clone().prefetch_credentials());
-        clients
+        Self::from_sdk_config(&base, config).await
     }
 
     pub async fn from_sdk_config(base: &SdkConfig, config: &Config) -> Self {
-        let endpoints = EndpointSettings::from_sdk_config(base);
-        let source_s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(base)
-                .force_path_style(endpoints.force_path_style)
-                .build(),
-        );
-        let destination_credentials = match &config.destination_role_arn {
-            Some(role_arn) => {
-                let mut provider = AssumeRoleProvider::builder(role_arn)
-                    .session_name(SESSION_NAME)
-                    .configure(base);
-                if let Some(external_id) = &config.external_id {
-                    provider = provider.external_id(external_id);
-                }
-                Some(SharedCredentialsProvider::new(provider.build().await))
+        let s3_config = |credentials: Option<SharedCredentialsProvider>| {
+            let mut builder = aws_sdk_s3::config::Builder::from(base)
+                .force_path_style(uses_custom_endpoint(base));
+            if let Some(credentials) = credentials {
+                builder = builder.credentials_provider(credentials);
             }
-            None => base.credentials_provider(),
+            builder.build()
         };
-        let transport = head_transport(base);
-        let retry = RetryPolicy {
-            max_attempts: MAX_ATTEMPTS,
-            initial_backoff: INITIAL_BACKOFF,
-            attempt_timeout: ATTEMPT_TIMEOUT,
-            operation_timeout: OPERATION_TIMEOUT,
+        let mut by_account = HashMap::new();
+        for role_arn in config.destination_roles() {
+            let credentials = assume_role(base, role_arn, config.external_id.as_deref()).await;
+            if let Some(account) = account_of_arn(role_arn) {
+                by_account.insert(account.to_string(), s3_config(Some(credentials)));
+            }
+        }
+        let default_account = config
+            .destination_role_arn
+            .as_deref()
+            .and_then(account_of_arn)
+            .map(str::to_string);
+        let default = match &default_account {
+            Some(account) => by_account[account].clone(),
+            None => s3_config(None),
         };
         Self {
-            source_s3,
-            source_heads: HeadClient::new(
-                transport.clone(),
-                endpoints.clone(),
-                base.credentials_provider(),
-                retry,
-            ),
-            destination_heads: HeadClient::new(
-                transport,
-                endpoints,
-                destination_credentials,
-                retry,
-            ),
+            source_s3: s3_config(None),
+            destination_s3: DestinationConfigs {
+                by_account,
+                default,
+                default_account,
+            },
             cloudwatch: aws_sdk_cloudwatch::Client::new(base),
             sns: aws_sdk_sns::Client::new(base),
         }
     }
 }
 
-/// The SDK's own HTTP connector (rustls with the SDK's native roots, keep-alive pool, connect
-/// and read timeouts), shared by the source and destination HEAD clients.
-fn head_transport(base: &SdkConfig) -> SharedHttpConnector {
-    let mut builder = aws_smithy_http_client::Connector::builder().connector_settings(
-        HttpConnectorSettings::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(ATTEMPT_TIMEOUT)
-            .build(),
-    );
-    if let Some(sleep) = base.sleep_impl() {
-        builder = builder.sleep_impl(sleep);
+async fn assume_role(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+) -> SharedCredentialsProvider {
+    let mut provider = AssumeRoleProvider::builder(role_arn)
+        .session_name(SESSION_NAME)
+        .configure(base);
+    if let Some(external_id) = external_id {
+        provider = provider.external_id(external_id);
     }
-    SharedHttpConnector::new(
-        builder
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build(),
-    )
+    SharedCredentialsProvider::new(provider.build().await)
+}
+
+/// `arn:aws:iam::123456789012:role/x` → `123456789012`.
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Whether S3 requests go to a configured endpoint (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`
+/// or a profile's `endpoint_url`): then path-style addressing, as local emulators have no
+/// virtual-host DNS. Real AWS endpoints keep the SDK's own endpoint rules.
+fn uses_custom_endpoint(base: &SdkConfig) -> bool {
+    let service_url = base.service_config().and_then(|config| {
+        config.load_config(
+            aws_types::service_config::ServiceConfigKey::builder()
+                .service_id("S3")
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .expect("every field is set"),
+        )
+    });
+    service_url.is_some() || base.endpoint_url().is_some()
 }
 
 /// The auditor as deployed: S3 probes, CloudWatch metrics, SNS alerts.
@@ -147,13 +164,23 @@ pub fn live_auditor(
 ) -> LiveAuditor {
     crate::handler::Auditor::new(
         config,
-        s3::S3Probe::new(
-            clients.source_s3,
-            clients.source_heads,
-            clients.destination_heads,
-        ),
+        s3::S3Probe::new(clients.source_s3, clients.destination_s3),
         cloudwatch::CloudWatchMetrics::new(clients.cloudwatch),
         alerts::SnsAlerts::new(clients.sns),
         emf_output,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_name_their_account() {
+        assert_eq!(
+            account_of_arn("arn:aws:iam::222222222222:role/audit"),
+            Some("222222222222")
+        );
+        assert_eq!(account_of_arn("nonsense"), None);
+    }
 }

@@ -1,46 +1,321 @@
-//! S3 probes: HEAD of source and replica, and the source bucket's replication rules.
+//! S3 probes: HEAD of source and replica, object tags, and the source bucket's replication rules.
 //!
-//! HEAD only — object bodies are never read. HEADs take the lean path in [`super::head`] (the hot
-//! loop); GetBucketReplication (once per bucket per 5 minutes) uses the SDK client. Failures
-//! become [`ProbeErrorKind`]s: 404/405 are "not found", 403 stays "access denied" (never
+//! HEAD only — object bodies are never read. Every call is the SDK's (`head_object`,
+//! `head_bucket`, `get_object_tagging`, `get_bucket_replication`). What the SDK does not do
+//! is done here: a bucket in another region (cross-region replication) answers 301/400 with
+//! `x-amz-bucket-region`, and the call is repeated once with a client for that region (the Rust
+//! SDK does not follow these redirects itself), the region then remembered per bucket.
+//! Answers become domain values: 404 is "not found" only once the bucket is known to exist
+//! (S3 answers a HEAD in a missing bucket with a bare 404 too), 405 on a version, or 404 with
+//! `x-amz-delete-marker: true`, is a delete marker, 403 stays "access denied" (never
 //! "missing": without s3:ListBucket S3 answers a missing object with 403), 503/429
 //! "throttled", failing credentials "credentials".
 
-use super::head::HeadClient;
-use crate::audit::rules::{bucket_name_from_arn, ReplicationRule, ReplicationRules};
-use crate::audit::{Probe, ProbeError, ProbeErrorKind};
+use super::DestinationConfigs;
+use crate::audit::rules::{bucket_name_from_arn, Destination, ReplicationRule, ReplicationRules};
+use crate::audit::{ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
 use crate::ports::ObjectProbe;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::ReplicationRuleStatus;
+use aws_sdk_s3::operation::{RequestId, RequestIdExt};
+use aws_sdk_s3::types::{
+    DeleteMarkerReplicationStatus, ReplicationRuleStatus, ServerSideEncryption,
+};
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// The S3 side of the auditor: HEADs with the auditor's own credentials (source) and the
-/// assumed audit role (destination); replication rules through the source SDK client.
-#[derive(Clone, Debug)]
-pub struct S3Probe {
-    rules: Client,
-    source: HeadClient,
-    destination: HeadClient,
+/// How long a destination bucket's existence (HeadBucket) is trusted before it is asked again.
+pub const BUCKET_CHECK_TTL: Duration = Duration::from_secs(300);
+
+/// One S3 client configuration (one set of credentials) with a client per region.
+#[derive(Debug)]
+struct Regional {
+    config: aws_sdk_s3::Config,
+    home: Client,
+    others: Mutex<HashMap<String, Client>>,
 }
 
-impl S3Probe {
-    pub fn new(rules: Client, source: HeadClient, destination: HeadClient) -> Self {
+impl Regional {
+    fn new(config: aws_sdk_s3::Config) -> Self {
         Self {
-            rules,
-            source,
-            destination,
+            home: Client::from_conf(config.clone()),
+            config,
+            others: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn home_region(&self) -> Option<&str> {
+        self.config.region().map(|r| r.as_ref())
+    }
+
+    /// The client for `region` (the home client when `None` or the home region). Clients of
+    /// one configuration share its credentials provider and identity cache.
+    fn client(&self, region: Option<&str>) -> Client {
+        match region {
+            Some(region) if Some(region) != self.home_region() => {
+                let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+                others
+                    .entry(region.to_string())
+                    .or_insert_with(|| {
+                        Client::from_conf(
+                            self.config
+                                .to_builder()
+                                .region(aws_sdk_s3::config::Region::new(region.to_string()))
+                                .build(),
+                        )
+                    })
+                    .clone()
+            }
+            _ => self.home.clone(),
         }
     }
 }
 
-impl ObjectProbe for S3Probe {
-    async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        self.source.head(bucket, key, version_id).await
+/// The S3 side of the auditor: the source with the auditor's own credentials, each
+/// destination account through its audit role.
+#[derive(Clone, Debug)]
+pub struct S3Probe {
+    source: Arc<Regional>,
+    destinations: Arc<HashMap<Option<String>, (Arc<Regional>, Option<String>)>>,
+    default_destination: (Arc<Regional>, Option<String>),
+    /// Buckets found in another region than the client's (`x-amz-bucket-region`).
+    bucket_regions: Arc<Mutex<HashMap<String, String>>>,
+    /// HeadBucket answers per (bucket, expected owner), trusted for [`BUCKET_CHECK_TTL`].
+    bucket_checks: Arc<Mutex<HashMap<(String, Option<String>), (Instant, Result<(), ProbeError>)>>>,
+}
+
+impl S3Probe {
+    pub fn new(source: aws_sdk_s3::Config, destinations: DestinationConfigs) -> Self {
+        let default = (
+            Arc::new(Regional::new(destinations.default.clone())),
+            destinations.default_account.clone(),
+        );
+        let by_account = destinations
+            .by_account
+            .iter()
+            .map(|(account, config)| {
+                (
+                    Some(account.clone()),
+                    (
+                        Arc::new(Regional::new(config.clone())),
+                        Some(account.clone()),
+                    ),
+                )
+            })
+            .collect();
+        Self {
+            source: Arc::new(Regional::new(source)),
+            destinations: Arc::new(by_account),
+            default_destination: default,
+            bucket_regions: Arc::default(),
+            bucket_checks: Arc::default(),
+        }
     }
 
-    async fn head_destination(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        self.destination.head(bucket, key, version_id).await
+    /// The credentials and expected owner for a destination (see `DestinationConfigs`).
+    fn destination_side<'a>(
+        &'a self,
+        destination: &'a Destination,
+    ) -> (&'a Regional, Option<&'a str>) {
+        match self.destinations.get(&destination.account) {
+            Some((regional, owner)) => (regional, owner.as_deref()),
+            None => (
+                &self.default_destination.0,
+                destination
+                    .account
+                    .as_deref()
+                    .or(self.default_destination.1.as_deref()),
+            ),
+        }
+    }
+
+    fn region_of(&self, bucket: &str) -> Option<String> {
+        self.bucket_regions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(bucket)
+            .cloned()
+    }
+
+    fn remember_region(&self, bucket: &str, region: &str) {
+        self.bucket_regions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(bucket.to_string(), region.to_string());
+    }
+
+    /// HEAD of a version (or the current version), following one region redirect.
+    async fn head(
+        &self,
+        side: &Regional,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        expected_owner: Option<&str>,
+    ) -> Probe {
+        let mut region = self.region_of(bucket);
+        loop {
+            let client = side.client(region.as_deref());
+            let result = client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(version_id.map(str::to_string))
+                .set_expected_bucket_owner(expected_owner.map(str::to_string))
+                .send()
+                .await;
+            let error = match result {
+                Ok(output) => {
+                    return Probe::Found(ObjectFacts {
+                        version_id: output.version_id,
+                        replication_status: output
+                            .replication_status
+                            .map(|s| ReplicationStatus::parse(s.as_str())),
+                        size: output.content_length,
+                        etag: output.e_tag,
+                        last_modified: output.last_modified.and_then(to_chrono),
+                        kms_encrypted: matches!(
+                            output.server_side_encryption,
+                            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+                        ),
+                    })
+                }
+                Err(error) => error,
+            };
+            let Some(raw) = error.raw_response() else {
+                return Probe::Failed(probe_error(&error, "HeadObject"));
+            };
+            if let Some(moved) = redirect_region(
+                raw,
+                side.config.region().map(|r| r.as_ref()),
+                region.as_deref(),
+            ) {
+                self.remember_region(bucket, &moved);
+                region = Some(moved);
+                continue;
+            }
+            let header = |name: &str| raw.headers().get(name).map(str::to_string);
+            return match raw.status().as_u16() {
+                405 => Probe::DeleteMarker(header("x-amz-version-id")),
+                404 if header("x-amz-delete-marker").as_deref() == Some("true") => {
+                    Probe::DeleteMarker(header("x-amz-version-id"))
+                }
+                404 => Probe::NotFound,
+                _ => Probe::Failed(probe_error(&error, "HeadObject")),
+            };
+        }
+    }
+
+    /// Whether `bucket` exists and is owned by `expected_owner` (HeadBucket, cached).
+    async fn confirm_bucket(
+        &self,
+        side: &Regional,
+        bucket: &str,
+        expected_owner: Option<&str>,
+    ) -> Result<(), ProbeError> {
+        let cache_key = (bucket.to_string(), expected_owner.map(str::to_string));
+        if let Some((checked, answer)) = self
+            .bucket_checks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&cache_key)
+        {
+            if checked.elapsed() < BUCKET_CHECK_TTL {
+                return answer.clone();
+            }
+        }
+        let mut region = self.region_of(bucket);
+        let answer = loop {
+            let result = side
+                .client(region.as_deref())
+                .head_bucket()
+                .bucket(bucket)
+                .set_expected_bucket_owner(expected_owner.map(str::to_string))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => break Ok(()),
+                Err(error) => error,
+            };
+            let status = error.raw_response().map(|r| r.status().as_u16());
+            if let Some(moved) = error.raw_response().and_then(|raw| {
+                redirect_region(
+                    raw,
+                    side.config.region().map(|r| r.as_ref()),
+                    region.as_deref(),
+                )
+            }) {
+                self.remember_region(bucket, &moved);
+                region = Some(moved);
+                continue;
+            }
+            let mut failure = probe_error(&error, "HeadBucket");
+            match status {
+                Some(404) => {
+                    failure.kind = ProbeErrorKind::NoSuchBucket;
+                    failure.message = format!("the destination bucket {bucket} does not exist");
+                }
+                Some(403) => {
+                    failure.message = format!(
+                        "HeadBucket {bucket} answered 403: the bucket is not owned by account {}, or the audit role lacks s3:ListBucket on it",
+                        expected_owner.unwrap_or("(not stated)")
+                    );
+                }
+                _ => {}
+            }
+            break Err(failure);
+        };
+        // Only definite answers are kept: a throttled or failed check is asked again next time.
+        let definite = match &answer {
+            Ok(()) => true,
+            Err(e) => matches!(
+                e.kind,
+                ProbeErrorKind::NoSuchBucket | ProbeErrorKind::AccessDenied
+            ),
+        };
+        if definite {
+            self.bucket_checks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cache_key, (Instant::now(), answer.clone()));
+        }
+        answer
+    }
+}
+
+/// The region a 301/307/400 answer names in `x-amz-bucket-region`, when it differs from the
+/// region the request went to.
+fn redirect_region(raw: &HttpResponse, home: Option<&str>, tried: Option<&str>) -> Option<String> {
+    if !matches!(raw.status().as_u16(), 301 | 307 | 400) {
+        return None;
+    }
+    let region = raw.headers().get("x-amz-bucket-region")?;
+    (Some(region) != tried.or(home)).then(|| region.to_string())
+}
+
+impl ObjectProbe for S3Probe {
+    async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
+        self.head(&self.source, bucket, key, version_id, None).await
+    }
+
+    async fn head_destination(
+        &self,
+        destination: &Destination,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Probe {
+        let (side, owner) = self.destination_side(destination);
+        let bucket = destination.bucket.as_str();
+        match self.head(side, bucket, key, version_id, owner).await {
+            Probe::NotFound => match self.confirm_bucket(side, bucket, owner).await {
+                Ok(()) => Probe::NotFound,
+                Err(error) => Probe::Failed(error),
+            },
+            other => other,
+        }
     }
 
     async fn replication_rules(
@@ -48,7 +323,8 @@ impl ObjectProbe for S3Probe {
         bucket: &str,
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         let output = match self
-            .rules
+            .source
+            .client(self.region_of(bucket).as_deref())
             .get_bucket_replication()
             .bucket(bucket)
             .send()
@@ -78,23 +354,60 @@ impl ObjectProbe for S3Probe {
                         rule.prefix.clone()
                     })
                     .unwrap_or_default();
+                let tags = filter
+                    .and_then(|f| f.tag.as_ref())
+                    .into_iter()
+                    .chain(and.map(|a| a.tags()).unwrap_or_default())
+                    .map(|t| (t.key.clone(), t.value.clone()))
+                    .collect();
+                let destination = rule.destination.as_ref();
                 ReplicationRule {
                     id: rule.id.clone(),
                     priority: rule.priority,
                     enabled: rule.status == ReplicationRuleStatus::Enabled,
                     prefix,
-                    has_tag_filter: filter.is_some_and(|f| f.tag.is_some())
-                        || and.is_some_and(|a| !a.tags().is_empty()),
-                    destination_bucket: rule
-                        .destination
+                    tags,
+                    delete_marker_replication: rule
+                        .delete_marker_replication
                         .as_ref()
+                        .and_then(|d| d.status.as_ref())
+                        == Some(&DeleteMarkerReplicationStatus::Enabled),
+                    destination_bucket: destination
                         .map(|d| bucket_name_from_arn(&d.bucket))
                         .unwrap_or_default(),
+                    destination_account: destination.and_then(|d| d.account.clone()),
                 }
             })
             .collect();
         Ok(Some(ReplicationRules { rules }))
     }
+
+    async fn object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        let output = self
+            .source
+            .client(self.region_of(bucket).as_deref())
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await
+            .map_err(|error| probe_error(&error, "GetObjectTagging"))?;
+        Ok(output
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect())
+    }
+}
+
+fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
 /// Classifies an SDK error; the message keeps the whole error chain for the finding and log.
@@ -135,6 +448,8 @@ where
         kind,
         operation,
         message,
+        request_id: error.request_id().map(str::to_string),
+        extended_request_id: error.extended_request_id().map(str::to_string),
     }
 }
 
@@ -148,9 +463,11 @@ mod tests {
     //! The adapter against the SDK's own mocks: GIVEN what S3 answers, THEN the domain value.
     use super::*;
     use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
     use aws_sdk_s3::types::{
-        Destination, ReplicationConfiguration, ReplicationRule as SdkRule,
-        ReplicationRuleAndOperator, ReplicationRuleFilter, Tag,
+        DeleteMarkerReplication, Destination as SdkDestination, ReplicationConfiguration,
+        ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter, Tag,
     };
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
     use aws_smithy_runtime_api::http::StatusCode;
@@ -160,10 +477,158 @@ mod tests {
         HttpResponse::new(StatusCode::try_from(code).unwrap(), SdkBody::from(body))
     }
 
+    fn with_headers(
+        mut response: HttpResponse,
+        headers: &[(&'static str, &'static str)],
+    ) -> HttpResponse {
+        for (name, value) in headers {
+            response.headers_mut().insert(*name, *value);
+        }
+        response
+    }
+
+    /// An S3Probe whose every client (source, each destination account, each region) answers
+    /// from the same mock rules, in order.
+    fn probe_in(mode: RuleMode, rules: &[&Rule]) -> S3Probe {
+        let client = match mode {
+            RuleMode::Sequential => mock_client!(aws_sdk_s3, RuleMode::Sequential, rules),
+            _ => mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules),
+        };
+        let config = client
+            .config()
+            .to_builder()
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build();
+        S3Probe::new(
+            config.clone(),
+            DestinationConfigs {
+                by_account: HashMap::from([("222222222222".to_string(), config.clone())]),
+                default: config,
+                default_account: None,
+            },
+        )
+    }
+
     fn probe(rules: &[&Rule]) -> S3Probe {
-        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
-        let heads = HeadClient::unreachable_for_tests();
-        S3Probe::new(client, heads.clone(), heads)
+        probe_in(RuleMode::MatchAny, rules)
+    }
+
+    fn destination() -> crate::audit::rules::Destination {
+        crate::audit::rules::Destination::new("dst", Some("222222222222".into()))
+    }
+
+    #[tokio::test]
+    async fn head_reads_facts_and_sends_the_expected_bucket_owner() {
+        let rule = mock!(Client::head_object)
+            .match_requests(|r| {
+                r.bucket() == Some("dst")
+                    && r.version_id() == Some("v1")
+                    && r.expected_bucket_owner() == Some("222222222222")
+            })
+            .then_output(|| {
+                HeadObjectOutput::builder()
+                    .version_id("v1")
+                    .content_length(10)
+                    .replication_status(aws_sdk_s3::types::ReplicationStatus::Replica)
+                    .build()
+            });
+        let found = probe(&[&rule])
+            .head_destination(&destination(), "k", Some("v1"))
+            .await;
+        assert!(matches!(found, Probe::Found(f) if f.size == Some(10)));
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_delete_marker_answers_405_on_its_version_and_404_with_a_header_as_current() {
+        let version = mock!(Client::head_object)
+            .match_requests(|r| r.version_id().is_some())
+            .then_http_response(|| {
+                with_headers(
+                    status(405, ""),
+                    &[("x-amz-delete-marker", "true"), ("x-amz-version-id", "dm1")],
+                )
+            });
+        let current = mock!(Client::head_object)
+            .match_requests(|r| r.version_id().is_none())
+            .then_http_response(|| {
+                with_headers(
+                    status(404, ""),
+                    &[("x-amz-delete-marker", "true"), ("x-amz-version-id", "dm2")],
+                )
+            });
+        let probe = probe(&[&version, &current]);
+        assert_eq!(
+            probe.head_source("src", "k", Some("dm1")).await,
+            Probe::DeleteMarker(Some("dm1".into()))
+        );
+        assert_eq!(
+            probe.head_destination(&destination(), "k", None).await,
+            Probe::DeleteMarker(Some("dm2".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_404_is_not_found_only_once_the_bucket_is_confirmed_and_the_answer_is_cached() {
+        let missing = mock!(Client::head_object).then_http_response(|| status(404, ""));
+        let bucket = mock!(Client::head_bucket)
+            .match_requests(|r| r.expected_bucket_owner() == Some("222222222222"))
+            .then_output(|| HeadBucketOutput::builder().build());
+        let probe = probe(&[&missing, &bucket]);
+        for key in ["a", "b"] {
+            assert_eq!(
+                probe.head_destination(&destination(), key, Some("v")).await,
+                Probe::NotFound
+            );
+        }
+        assert_eq!(bucket.num_calls(), 1, "one HeadBucket per bucket, cached");
+    }
+
+    #[tokio::test]
+    async fn a_missing_destination_bucket_is_an_error_naming_it() {
+        let missing = mock!(Client::head_object).then_http_response(|| status(404, ""));
+        let bucket = mock!(Client::head_bucket).then_http_response(|| status(404, ""));
+        let probe = probe(&[&missing, &bucket]);
+        match probe.head_destination(&destination(), "k", Some("v")).await {
+            Probe::Failed(error) => {
+                assert_eq!(error.kind, ProbeErrorKind::NoSuchBucket);
+                assert!(error.message.contains("dst does not exist"));
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_in_another_region_is_followed_through_x_amz_bucket_region() {
+        let moved = mock!(Client::head_object).then_http_response(|| {
+            with_headers(status(301, ""), &[("x-amz-bucket-region", "eu-west-1")])
+        });
+        let found = mock!(Client::head_object)
+            .then_output(|| HeadObjectOutput::builder().version_id("v1").build());
+        let probe = probe_in(RuleMode::Sequential, &[&moved, &found]);
+        assert!(matches!(
+            probe.head_source("src", "k", Some("v1")).await,
+            Probe::Found(_)
+        ));
+        assert_eq!(probe.region_of("src").as_deref(), Some("eu-west-1"));
+    }
+
+    #[tokio::test]
+    async fn errors_keep_aws_request_ids_and_403_stays_access_denied() {
+        let denied = mock!(Client::head_object).then_http_response(|| {
+            with_headers(
+                status(403, ""),
+                &[("x-amz-request-id", "REQ123"), ("x-amz-id-2", "HOST456")],
+            )
+        });
+        match probe(&[&denied]).head_source("src", "k", None).await {
+            Probe::Failed(error) => {
+                assert_eq!(error.kind, ProbeErrorKind::AccessDenied);
+                assert_eq!(error.request_id.as_deref(), Some("REQ123"));
+                assert_eq!(error.extended_request_id.as_deref(), Some("HOST456"));
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -177,7 +642,13 @@ mod tests {
     #[tokio::test]
     async fn replication_rules_map_filters_priorities_and_destinations() {
         let rule = mock!(Client::get_bucket_replication).then_output(|| {
-            let destination = |bucket: &str| Destination::builder().bucket(bucket).build().unwrap();
+            let destination = |bucket: &str| {
+                SdkDestination::builder()
+                    .bucket(bucket)
+                    .account("222222222222")
+                    .build()
+                    .unwrap()
+            };
             let and = ReplicationRuleAndOperator::builder()
                 .prefix("img/")
                 .tags(
@@ -200,6 +671,11 @@ mod tests {
                 .priority(3)
                 .status(ReplicationRuleStatus::Enabled)
                 .filter(ReplicationRuleFilter::builder().and(and).build())
+                .delete_marker_replication(
+                    DeleteMarkerReplication::builder()
+                        .status(DeleteMarkerReplicationStatus::Enabled)
+                        .build(),
+                )
                 .destination(destination("arn:aws:s3:::dst"))
                 .build()
                 .unwrap();
@@ -226,16 +702,20 @@ mod tests {
                     priority: Some(3),
                     enabled: true,
                     prefix: "img/".into(),
-                    has_tag_filter: true,
+                    tags: vec![("replicate".into(), "yes".into())],
+                    delete_marker_replication: true,
                     destination_bucket: "dst".into(),
+                    destination_account: Some("222222222222".into()),
                 },
                 ReplicationRule {
                     id: None,
                     priority: None,
                     enabled: false,
                     prefix: "logs/".into(),
-                    has_tag_filter: false,
+                    tags: Vec::new(),
+                    delete_marker_replication: false,
                     destination_bucket: "old".into(),
+                    destination_account: Some("222222222222".into()),
                 },
             ]
         );

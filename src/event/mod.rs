@@ -16,11 +16,14 @@
 
 pub mod keys;
 
-use crate::audit::{ObjectRef, Origin, ReplicationEvent, ReplicationEventKind};
+use crate::audit::{
+    ObjectRef, Origin, ReplicatedOperation, ReplicationEvent, ReplicationEventKind,
+};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3EventRecord;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// The shape that carried the batch; decides the response format (SQS partial batch).
@@ -57,6 +60,8 @@ pub struct Item {
 pub struct Batch {
     pub trigger: Trigger,
     pub items: Vec<Item>,
+    /// SQS `attributes.ApproximateReceiveCount` per message id: how often SQS has delivered it.
+    pub receive_counts: HashMap<String, u32>,
 }
 
 pub const ACCEPTED_SHAPES: &str = "an S3 event notification ({\"Records\":[{\"s3\":…}]}), an SQS event ({\"Records\":[{\"messageId\",\"body\"}]}), an SNS event ({\"Records\":[{\"Sns\":{\"Message\"}}]}), an EventBridge \"Object Created\" event from aws.s3, an s3:TestEvent, or a manual payload ({\"bucket\",\"key\",\"version_id\"} or {\"objects\":[…]})";
@@ -88,18 +93,36 @@ pub fn decode(event: &Value) -> Result<Batch, EventError> {
                 _ => items.push(decode_s3_record(record, None, origin)),
             }
         }
-        return Ok(Batch { trigger, items });
+        let receive_counts = records
+            .iter()
+            .filter_map(|record| {
+                let id = record.get("messageId")?.as_str()?;
+                let count = record
+                    .pointer("/attributes/ApproximateReceiveCount")?
+                    .as_str()?
+                    .parse()
+                    .ok()?;
+                Some((id.to_string(), count))
+            })
+            .collect();
+        return Ok(Batch {
+            trigger,
+            items,
+            receive_counts,
+        });
     }
     if object.contains_key("detail-type") {
         return Ok(Batch {
             trigger: Trigger::EventBridge,
             items: vec![decode_eventbridge(event, None, "event".into())],
+            receive_counts: HashMap::new(),
         });
     }
     if is_test_event(object) {
         return Ok(Batch {
             trigger: Trigger::S3,
             items: vec![test_event_item(None, "event".into())],
+            receive_counts: HashMap::new(),
         });
     }
     if object.contains_key("bucket") || object.contains_key("objects") {
@@ -108,6 +131,7 @@ pub fn decode(event: &Value) -> Result<Batch, EventError> {
         return Ok(Batch {
             trigger: Trigger::Manual,
             items,
+            receive_counts: HashMap::new(),
         });
     }
     Err(unknown_shape(object))
@@ -304,11 +328,15 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
     };
     let name = parsed.event_name.clone().unwrap_or_default();
     let name = name.strip_prefix("s3:").unwrap_or(&name);
+    let mut events = Vec::new();
     let origin_kind = if name.starts_with("ObjectCreated:") {
         Origin::Created
     } else if let Some(kind) = name.strip_prefix("Replication:") {
         match ReplicationEventKind::parse(kind) {
-            Some(kind) => Origin::Replication(replication_event_data(record, kind)),
+            Some(kind) => {
+                events.push(replication_event_data(record, kind));
+                Origin::Replication
+            }
             None => {
                 return skip(
                     message_id,
@@ -338,6 +366,7 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
         version_id: parsed.s3.object.version_id,
         event_time: Some(parsed.event_time),
         origin: origin_kind,
+        events,
     };
     named.into_item(
         message_id,
@@ -355,6 +384,7 @@ struct NamedObject {
     version_id: Option<String>,
     event_time: Option<chrono::DateTime<chrono::Utc>>,
     origin: Origin,
+    events: Vec<ReplicationEvent>,
 }
 
 impl NamedObject {
@@ -383,6 +413,7 @@ impl NamedObject {
             version_id: self.version_id.filter(|v| !v.is_empty()),
             event_time: self.event_time,
             origin: self.origin,
+            events: self.events,
         };
         Item {
             message_id,
@@ -407,12 +438,24 @@ fn replication_event_data(record: &Value, kind: ReplicationEventKind) -> Replica
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let time = |name: &str| {
+        field(name)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let failure_reason = field("failureReason").filter(|r| !r.is_empty());
     ReplicationEvent {
         kind,
-        failure_reason: field("failureReason").filter(|r| !r.is_empty()),
+        operation: ReplicatedOperation::parse(
+            field("s3Operation").as_deref(),
+            failure_reason.as_deref(),
+        ),
+        failure_reason,
         destination_bucket: field("destinationBucket")
             .map(|b| crate::audit::rules::bucket_name_from_arn(&b)),
         rule_id: field("replicationRuleId"),
+        request_time: time("requestTime"),
+        replication_time: time("replicationTime"),
     }
 }
 
@@ -457,6 +500,7 @@ fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String)
         version_id: text("/object/version-id"),
         event_time: event.time,
         origin: Origin::Created,
+        events: Vec::new(),
     };
     named.into_item(
         message_id,
@@ -526,6 +570,7 @@ fn manual_item(entry: &Map<String, Value>, message_id: Option<String>, origin: S
         version_id,
         event_time: None,
         origin: Origin::Manual,
+        events: Vec::new(),
     };
     Item {
         message_id,
@@ -605,16 +650,32 @@ mod tests {
         record["replicationEventData"] = json!({"replicationRuleId": "r", "destinationBucket": "arn:aws:s3:::dst", "s3Operation": "OBJECT_PUT", "requestTime": "2026-11-24T10:00:00Z", "failureReason": "DstPutObjectNotPermitted"});
         let batch = decode(&json!({"Records": [record]})).unwrap();
         let object = audited(&batch)[0];
-        match &object.origin {
-            Origin::Replication(event) => {
-                assert_eq!(
-                    event.failure_reason.as_deref(),
-                    Some("DstPutObjectNotPermitted")
-                );
-                assert_eq!(event.destination_bucket.as_deref(), Some("dst"));
-            }
-            other => panic!("unexpected origin {other:?}"),
-        }
+        assert_eq!(object.origin, Origin::Replication);
+        let event = &object.events[0];
+        assert_eq!(
+            event.failure_reason.as_deref(),
+            Some("DstPutObjectNotPermitted")
+        );
+        assert_eq!(event.destination_bucket.as_deref(), Some("dst"));
+        assert_eq!(event.operation, ReplicatedOperation::Object);
+        assert!(event.request_time.is_some());
+    }
+
+    #[test]
+    fn a_delete_marker_replication_failure_is_known_as_one() {
+        let mut record = s3_record("Replication:OperationFailedReplication", "a");
+        record["replicationEventData"] = json!({"destinationBucket": "arn:aws:s3:::dst", "s3Operation": "DELETE_MARKER_PUT", "failureReason": "DstDelObjNotPermitted"});
+        let batch = decode(&json!({"Records": [record]})).unwrap();
+        assert!(audited(&batch)[0].is_delete_marker());
+    }
+
+    #[test]
+    fn sqs_receive_counts_are_read_per_message() {
+        let body = json!({"Records": [s3_record("ObjectCreated:Put", "a")]}).to_string();
+        let event = json!({"Records": [
+            {"messageId": "m1", "body": body, "eventSource": "aws:sqs", "attributes": {"ApproximateReceiveCount": "3"}},
+        ]});
+        assert_eq!(decode(&event).unwrap().receive_counts["m1"], 3);
     }
 
     #[test]
