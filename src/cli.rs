@@ -73,6 +73,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let is_check = matches!(cli.command, Command::Check { .. });
     let (payload, deadline, output) = match cli.command {
         Command::Invoke {
             event,
@@ -102,7 +103,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    // A person checking one object can afford one more HEAD: is the replica what readers of
+    // the destination see (not hidden by a later version or a delete marker)?
+    config.verify_current_version = is_check;
     let clients = AwsClients::load(&config).await;
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;

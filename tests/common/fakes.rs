@@ -1,19 +1,21 @@
 //! In-memory implementations of the handler's ports: a fake S3 and recording sinks.
 
 use s3_replication_auditor::alert::AlertMessage;
-use s3_replication_auditor::audit::rules::{ReplicationRule, ReplicationRules};
+use s3_replication_auditor::audit::rules::{Destination, ReplicationRule, ReplicationRules};
 use s3_replication_auditor::audit::{ObjectFacts, Probe, ProbeError, ReplicationStatus};
 use s3_replication_auditor::metrics::MetricDatum;
 use s3_replication_auditor::ports::{AlertPublisher, MetricsPublisher, ObjectProbe, PublishError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// A fake S3: objects per (bucket, key) on each side, one rule per source bucket.
+/// A fake S3: objects per (bucket, key) on each side, one rule per source bucket, tags per
+/// source object.
 #[derive(Default)]
 pub struct FakeS3 {
     pub source: HashMap<(String, String), ObjectFacts>,
     pub destination: HashMap<(String, String), ObjectFacts>,
     pub rules: HashMap<String, ReplicationRules>,
+    pub tags: HashMap<(String, String), Vec<(String, String)>>,
     pub heads: Mutex<Vec<String>>,
 }
 
@@ -37,9 +39,8 @@ impl FakeS3 {
                     id: Some("everything".into()),
                     priority: Some(1),
                     enabled: true,
-                    prefix: String::new(),
-                    has_tag_filter: false,
                     destination_bucket: destination.into(),
+                    ..ReplicationRule::default()
                 }],
             },
         );
@@ -95,7 +96,13 @@ impl ObjectProbe for FakeS3 {
         Self::lookup(&self.source, bucket, key, version_id)
     }
 
-    async fn head_destination(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
+    async fn head_destination(
+        &self,
+        destination: &Destination,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Probe {
+        let bucket = &destination.bucket;
         self.heads
             .lock()
             .unwrap()
@@ -108,6 +115,23 @@ impl ObjectProbe for FakeS3 {
         bucket: &str,
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         Ok(self.rules.get(bucket).cloned())
+    }
+
+    async fn object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        _version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        self.heads
+            .lock()
+            .unwrap()
+            .push(format!("tags {bucket}/{key}"));
+        Ok(self
+            .tags
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -156,7 +180,12 @@ impl ObjectProbe for EverythingReplicated {
         Probe::Found(facts(version_id.unwrap_or("latest"), Some("COMPLETED")))
     }
 
-    async fn head_destination(&self, _bucket: &str, _key: &str, version_id: Option<&str>) -> Probe {
+    async fn head_destination(
+        &self,
+        _destination: &Destination,
+        _key: &str,
+        version_id: Option<&str>,
+    ) -> Probe {
         self.heads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Probe::Found(facts(version_id.unwrap_or("latest"), Some("REPLICA")))
@@ -167,5 +196,14 @@ impl ObjectProbe for EverythingReplicated {
         _bucket: &str,
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         Ok(None)
+    }
+
+    async fn object_tags(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        Ok(Vec::new())
     }
 }

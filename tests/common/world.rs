@@ -22,6 +22,13 @@ pub const EXTERNAL_ID: &str = "replication-auditor-local";
 pub const ALERT_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:111111111111:replication-auditor-alerts";
 pub const ALERT_INBOX: &str = "replication-auditor-alerts-inbox";
 pub const EVENT_QUEUE: &str = "replication-auditor-events";
+/// The `delete-markers` scenario: delete markers replicate to a destination whose policy lacks
+/// s3:ReplicateDelete (broken), and to one that grants it (healthy).
+pub const BROKEN_DELETES: &str = "acme-deletes";
+pub const HEALTHY_DELETES: &str = "acme-deletes-ok";
+/// The audit role in the third account (destinations of the `multi-destination` scenario).
+pub const THIRD_ACCOUNT_AUDIT_ROLE_ARN: &str =
+    "arn:aws:iam::333333333333:role/replication-auditor-read";
 
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 
@@ -152,6 +159,42 @@ impl World {
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config(SOURCE_KEY))
+    }
+
+    /// Builds one of the world's extra scenarios (`POST /_world/scenario/<name>`).
+    pub fn scenario(&self, name: &str) -> Value {
+        let built = self.control("POST", &format!("/_world/scenario/{name}"), "");
+        assert!(built.get("error").is_none(), "scenario {name}: {built}");
+        built
+    }
+
+    /// PUT an object with tags (`k=v&k2=v2`) into a source bucket as account A.
+    pub async fn put_tagged(&self, bucket: &str, key: &str, tagging: &str) -> String {
+        let output = self
+            .s3(SOURCE_KEY)
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .tagging(tagging)
+            .body(b"tagged".to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+        output.version_id.expect("versioned bucket")
+    }
+
+    /// DELETE without a version id as `access_key`'s account: a delete marker; its version id.
+    pub async fn delete(&self, access_key: &str, bucket: &str, key: &str) -> String {
+        let output = self
+            .s3(access_key)
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete {bucket}/{key}: {e:?}"));
+        assert_eq!(output.delete_marker, Some(true), "a versioned bucket");
+        output.version_id.expect("a delete marker version")
     }
 
     /// PUT an object into a source bucket as account A; returns its version id.
@@ -319,11 +362,16 @@ impl Drop for World {
 
 /// One SQS record as Lambda's event source mapping delivers it.
 pub fn sqs_record(message_id: &str, body: &str) -> Value {
+    sqs_delivery(message_id, body, 1)
+}
+
+/// An SQS record on its `receive_count`-th delivery.
+pub fn sqs_delivery(message_id: &str, body: &str, receive_count: u32) -> Value {
     json!({
         "messageId": message_id,
         "receiptHandle": format!("handle-{message_id}"),
         "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764000000000"},
+        "attributes": {"ApproximateReceiveCount": receive_count.to_string(), "SentTimestamp": "1764000000000"},
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
