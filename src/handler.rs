@@ -726,3 +726,317 @@ impl std::fmt::Display for DisplayChain<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The handler's own logic with an in-memory probe: GIVEN answers per (side, bucket, key),
+    //! WHEN a payload is handled, THEN the calls made and the findings.
+    use super::*;
+    use crate::alert::AlertMessage;
+    use crate::audit::rules::ReplicationRule;
+    use crate::audit::{ObjectFacts, ReplicationStatus};
+    use crate::metrics::MetricDatum;
+    use crate::ports::PublishError;
+    use serde_json::json;
+    use std::sync::Mutex as StdMutex;
+
+    #[derive(Default)]
+    struct Probes {
+        source: HashMap<String, Probe>,
+        destination: HashMap<String, Probe>,
+        rules: Option<ReplicationRules>,
+        tags: Vec<(String, String)>,
+        /// Destination HEADs never answer (for deadline tests).
+        hang: bool,
+        calls: StdMutex<Vec<String>>,
+    }
+
+    impl Probes {
+        fn log(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl ObjectProbe for Probes {
+        async fn head_source(&self, bucket: &str, key: &str, _: Option<&str>) -> Probe {
+            self.log(format!("source {bucket}/{key}"));
+            self.source.get(key).cloned().unwrap_or(Probe::NotFound)
+        }
+        async fn head_destination(&self, d: &Destination, key: &str, _: Option<&str>) -> Probe {
+            self.log(format!(
+                "destination {}@{}/{key}",
+                d.bucket,
+                d.account.as_deref().unwrap_or("?")
+            ));
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+            self.destination
+                .get(&d.bucket)
+                .cloned()
+                .unwrap_or(Probe::NotFound)
+        }
+        async fn replication_rules(
+            &self,
+            bucket: &str,
+        ) -> Result<Option<ReplicationRules>, ProbeError> {
+            self.log(format!("rules {bucket}"));
+            Ok(self.rules.clone())
+        }
+        async fn object_tags(
+            &self,
+            _: &str,
+            key: &str,
+            _: Option<&str>,
+        ) -> Result<Vec<(String, String)>, ProbeError> {
+            self.log(format!("tags {key}"));
+            Ok(self.tags.clone())
+        }
+    }
+
+    struct NoMetrics;
+    impl MetricsPublisher for NoMetrics {
+        async fn put(&self, _: &str, _: &[MetricDatum]) -> Result<usize, PublishError> {
+            Ok(0)
+        }
+    }
+    struct NoAlerts;
+    impl AlertPublisher for NoAlerts {
+        async fn publish(&self, _: &str, _: &AlertMessage) -> Result<(), PublishError> {
+            Ok(())
+        }
+    }
+
+    fn status(status: &str) -> Probe {
+        Probe::Found(ObjectFacts {
+            version_id: Some("v1".into()),
+            replication_status: Some(ReplicationStatus::parse(status)),
+            last_modified: Some(Utc::now()),
+            ..ObjectFacts::default()
+        })
+    }
+
+    fn rule(destination: &str, account: &str) -> ReplicationRule {
+        ReplicationRule {
+            enabled: true,
+            destination_bucket: destination.into(),
+            destination_account: Some(account.into()),
+            ..ReplicationRule::default()
+        }
+    }
+
+    fn auditor(probes: Probes, config: Config) -> Auditor<Probes, NoMetrics, NoAlerts> {
+        let config = Config {
+            pending_wait: Duration::ZERO,
+            metrics_mode: MetricsMode::Off,
+            ..config
+        };
+        Auditor::new(config, probes, NoMetrics, NoAlerts, EmfOutput::Stderr)
+    }
+
+    fn record(name: &str, key: &str, data: Value) -> Value {
+        json!({"eventSource": "aws:s3", "eventName": name, "eventTime": "2026-11-25T10:00:00Z",
+               "s3": {"bucket": {"name": "src"}, "object": {"key": key, "versionId": "v1"}},
+               "replicationEventData": data})
+    }
+
+    fn sqs(records: &[Value]) -> Value {
+        let records: Vec<Value> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                json!({"messageId": format!("m{i}"), "eventSource": "aws:sqs",
+                                 "body": json!({"Records": [r]}).to_string()})
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    #[tokio::test]
+    async fn one_version_named_twice_is_audited_once_with_every_event_kept() {
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("FAILED"))]),
+            rules: Some(ReplicationRules {
+                rules: vec![rule("dst", "222222222222")],
+            }),
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let failure = json!({"destinationBucket": "arn:aws:s3:::dst", "s3Operation": "OBJECT_PUT",
+                             "failureReason": "DstPutObjectNotPermitted"});
+        let payload = sqs(&[
+            record("ObjectCreated:Put", "k", Value::Null),
+            record("Replication:OperationFailedReplication", "k", failure),
+            record(
+                "Replication:OperationMissedThreshold",
+                "k",
+                json!({"destinationBucket": "arn:aws:s3:::dst"}),
+            ),
+        ]);
+        let report = auditor.handle(&payload, None).await.unwrap();
+        let sources = auditor
+            .probe()
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("source"))
+            .count();
+        assert_eq!(sources, 1);
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].verdict, Verdict::Failed);
+        assert_eq!(
+            report.findings[0].detail.failure_reason.as_deref(),
+            Some("DstPutObjectNotPermitted")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_named_destination_is_kept_beside_a_configured_one() {
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("FAILED"))]),
+            ..Probes::default()
+        };
+        let config = Config {
+            destination_bucket: Some("configured".into()),
+            ..Config::default()
+        };
+        let auditor = auditor(probes, config);
+        let failure = json!({"destinationBucket": "arn:aws:s3:::named", "failureReason": "DstBucketNotFound"});
+        let only_failure = json!({"Records": [record("Replication:OperationFailedReplication", "k", failure.clone())]});
+        let report = auditor.handle(&only_failure, None).await.unwrap();
+        let destinations: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| f.destination_bucket.clone().unwrap())
+            .collect();
+        assert_eq!(destinations, ["named"], "S3's own word is never overridden");
+        let both = json!({"Records": [record("ObjectCreated:Put", "k", Value::Null),
+                                       record("Replication:OperationFailedReplication", "k", failure)]});
+        let report = auditor.handle(&both, None).await.unwrap();
+        let destinations: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| f.destination_bucket.clone().unwrap())
+            .collect();
+        assert_eq!(destinations, ["named", "configured"]);
+    }
+
+    #[tokio::test]
+    async fn every_destination_is_asked_through_its_own_account() {
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("FAILED"))]),
+            destination: HashMap::from([("b".into(), status("REPLICA"))]),
+            rules: Some(ReplicationRules {
+                rules: vec![rule("b", "222222222222"), rule("c", "333333333333")],
+            }),
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let report = auditor
+            .handle(
+                &json!({"bucket": "src", "key": "k", "version_id": "v1"}),
+                None,
+            )
+            .await
+            .unwrap();
+        let verdicts: Vec<_> = report.findings.iter().map(|f| f.verdict).collect();
+        assert_eq!(verdicts, [Verdict::Replicated, Verdict::Failed]);
+        let calls = auditor.probe().calls();
+        assert!(calls.contains(&"destination b@222222222222/k".to_string()));
+        assert!(calls.contains(&"destination c@333333333333/k".to_string()));
+        assert!(
+            !calls.iter().any(|c| c.starts_with("tags")),
+            "no tag rule: no tags read"
+        );
+    }
+
+    #[tokio::test]
+    async fn tags_are_read_only_when_a_covering_rule_filters_on_them() {
+        let mut tagged = rule("b", "222222222222");
+        tagged.tags = vec![("replicate".into(), "yes".into())];
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("COMPLETED"))]),
+            destination: HashMap::from([("b".into(), status("REPLICA"))]),
+            rules: Some(ReplicationRules {
+                rules: vec![tagged],
+            }),
+            tags: vec![("replicate".into(), "yes".into())],
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let report = auditor
+            .handle(&json!({"bucket": "src", "key": "k"}), None)
+            .await
+            .unwrap();
+        assert_eq!(report.findings[0].verdict, Verdict::Replicated);
+        assert!(auditor.probe().calls().contains(&"tags k".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_refused_audit_role_is_asked_once_per_account_per_invocation() {
+        let refused = Probe::Failed(ProbeError {
+            kind: ProbeErrorKind::Credentials,
+            operation: "AssumeRole",
+            message: "AccessDenied".into(),
+            ..ProbeError::default()
+        });
+        let probes = Probes {
+            source: (0..5)
+                .map(|i| (format!("k{i}"), status("COMPLETED")))
+                .collect(),
+            destination: HashMap::from([("b".into(), refused)]),
+            rules: Some(ReplicationRules {
+                rules: vec![rule("b", "222222222222")],
+            }),
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let objects: Vec<Value> = (0..5)
+            .map(|i| json!({"bucket": "src", "key": format!("k{i}")}))
+            .collect();
+        let report = auditor
+            .handle(&json!({ "objects": objects }), None)
+            .await
+            .unwrap();
+        assert_eq!(report.counts["error"], 5);
+        let destination_calls = auditor
+            .probe()
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("destination"))
+            .count();
+        assert_eq!(destination_calls, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cancels_unfinished_audits_and_hands_their_messages_back() {
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("COMPLETED"))]),
+            rules: Some(ReplicationRules {
+                rules: vec![rule("b", "222222222222")],
+            }),
+            hang: true,
+            ..Probes::default()
+        };
+        let config = Config {
+            deadline_margin: Duration::from_millis(500),
+            ..Config::default()
+        };
+        let auditor = auditor(probes, config);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let report = auditor
+            .handle(
+                &sqs(&[record("ObjectCreated:Put", "k", Value::Null)]),
+                Some(deadline),
+            )
+            .await
+            .unwrap();
+        assert!(Instant::now() < deadline);
+        assert_eq!(report.findings[0].verdict, Verdict::Error);
+        assert!(report.findings[0].detail.reason.contains("deadline"));
+        let failures = report.batch_item_failures.unwrap();
+        assert_eq!(failures[0].item_identifier, "m0");
+    }
+}

@@ -275,7 +275,7 @@ fn hidden_by(current: Option<&Probe>, version: Option<&str>) -> Option<String> {
     }
 }
 
-fn replica_version<'a>(replica: Option<&'a Probe>) -> Option<&'a str> {
+fn replica_version(replica: Option<&Probe>) -> Option<&str> {
     match replica? {
         Probe::Found(facts) => facts.version_id.as_deref(),
         Probe::DeleteMarker(version) => version.as_deref(),
@@ -500,8 +500,10 @@ mod tests {
         );
         assert_eq!(marker.verdict, Verdict::Mismatch);
         assert!(marker.detail.reason.contains("delete marker (dm1)"));
-        let mut newer = ObjectFacts::default();
-        newer.version_id = Some("v9".into());
+        let newer = ObjectFacts {
+            version_id: Some("v9".into()),
+            ..ObjectFacts::default()
+        };
         let overwritten = decide_with(
             &object(),
             source(Some("COMPLETED"), 30),

@@ -74,17 +74,22 @@ impl Regional {
     }
 }
 
+/// A destination account's clients and the owner its buckets must have.
+type AccountSide = (Arc<Regional>, Option<String>);
+/// A HeadBucket answer per (bucket, expected owner), with when it was asked.
+type BucketChecks = HashMap<(String, Option<String>), (Instant, Result<(), ProbeError>)>;
+
 /// The S3 side of the auditor: the source with the auditor's own credentials, each
 /// destination account through its audit role.
 #[derive(Clone, Debug)]
 pub struct S3Probe {
     source: Arc<Regional>,
-    destinations: Arc<HashMap<Option<String>, (Arc<Regional>, Option<String>)>>,
-    default_destination: (Arc<Regional>, Option<String>),
+    destinations: Arc<HashMap<Option<String>, AccountSide>>,
+    default_destination: AccountSide,
     /// Buckets found in another region than the client's (`x-amz-bucket-region`).
     bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     /// HeadBucket answers per (bucket, expected owner), trusted for [`BUCKET_CHECK_TTL`].
-    bucket_checks: Arc<Mutex<HashMap<(String, Option<String>), (Instant, Result<(), ProbeError>)>>>,
+    bucket_checks: Arc<Mutex<BucketChecks>>,
 }
 
 impl S3Probe {
