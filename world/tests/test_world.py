@@ -193,7 +193,7 @@ def test_copy_multipart_and_post_writes_are_replicated_too(world):
         assert replica["ReplicationStatus"] == "REPLICA" and replica["ETag"] == head["ETag"], key
 
 
-def test_wrong_principal_bucket_name_instead_of_account_id_fails(world):
+def test_wrong_principal_account_b_own_id_instead_of_a_fails(world):
     a = s3(world, SOURCE)
     key = "monthly report.pdf"
     version = a.put_object(Bucket=scenario.BROKEN_SOURCE, Key=key, Body=b"%PDF")["VersionId"]
