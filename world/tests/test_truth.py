@@ -451,3 +451,17 @@ def test_extra_scenarios_notify_the_auditor_queue_and_have_audit_roles_in_b_and_
     rules = a.get_bucket_replication(Bucket="acme-multi")["ReplicationConfiguration"]["Rules"]
     assert [(r["ID"], r["Destination"]["Account"]) for r in rules] == [("to-b", DESTINATION.account_id), ("to-c", THIRD.account_id)]
     assert world.control("/_world/scenario/no-such-thing", "POST")["error"].startswith("no scenario")
+
+
+def test_multi_object_delete_markers_replicate_too(world, extras):
+    a = s3(world)
+    keys = [unique("bulk-del"), unique("bulk-del")]
+    for key in keys:
+        a.put_object(Bucket="acme-deletes-ok", Key=key, Body=b"x")
+    world.drain()
+    deleted = a.delete_objects(Bucket="acme-deletes-ok", Delete={"Objects": [{"Key": k} for k in keys]})["Deleted"]
+    world.drain()
+    markers = {d["Key"]: d["DeleteMarkerVersionId"] for d in deleted}
+    for key in keys:
+        replica_markers = s3(world, DESTINATION).list_object_versions(Bucket="acme-deletes-ok-replica", Prefix=key)["DeleteMarkers"]
+        assert [m["VersionId"] for m in replica_markers] == [markers[key]]
