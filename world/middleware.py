@@ -360,6 +360,7 @@ class WorldMiddleware:
                 built = scenario.build(name, url)
             except Exception as error:  # e.g. built twice: buckets already exist
                 return _json(start_response, {"error": f"{type(error).__name__}: {error}"}, "409 Conflict")
+            self.scenario.setdefault("extras", {})[name] = built  # GET /_world/scenario shows it too
             return _json(start_response, built)
         if path == "/_world/stats":
             if method == "DELETE":

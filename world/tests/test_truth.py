@@ -465,3 +465,15 @@ def test_multi_object_delete_markers_replicate_too(world, extras):
     for key in keys:
         replica_markers = s3(world, DESTINATION).list_object_versions(Bucket="acme-deletes-ok-replica", Prefix=key)["DeleteMarkers"]
         assert [m["VersionId"] for m in replica_markers] == [markers[key]]
+
+
+def test_extra_scenarios_can_be_built_at_start_up_and_are_listed():
+    fresh = start_world("--scenario", "classic", "--scenario", "two-way")
+    try:
+        listed = fresh.control("/_world/scenario")
+        assert listed["broken"] == {"source": scenario.BROKEN_SOURCE, "destination": scenario.BROKEN_DESTINATION}
+        assert listed["extras"]["two-way"]["buckets"]["acme-west"]["replicates_to"] == "acme-east"
+        assert fresh.control("/_world/scenario/tag-filter", "POST")["destinations"]["acme-tagged-replica"]["rule_id"] == "replicate-yes"
+        assert fresh.control("/_world/scenario")["extras"]["tag-filter"]["source"] == "acme-tagged"
+    finally:
+        assert fresh.stop() == 0
