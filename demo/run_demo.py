@@ -2,8 +2,8 @@
 
 1. starts the local world (moto + replication engine) on a free loopback port;
 2. builds the classic pair (acme-screenshots -> acme-screenshots-replica) and the same pair with
-   the classic mistake (acme-reports -> acme-reports-replica, bucket policy naming the source
-   bucket instead of account A's id);
+   the classic mistake (acme-reports -> acme-reports-replica, bucket policy naming account B's own
+   id where account A's belongs);
 3. uploads a few "screenshots" and a report;
 4. runs the auditor (the real binary, `invoke`) on the S3 notifications the world queued in SQS —
    once right away (objects still PENDING: handed back to SQS), once after replication;
@@ -197,8 +197,8 @@ def main() -> int:
     try:
         print(f"  {url}")
         print("  acme-screenshots (A) -> acme-screenshots-replica (B): the classic how-to, done right")
-        print("  acme-reports     (A) -> acme-reports-replica     (B): bucket policy names arn:aws:iam::acme-reports:root")
-        print("                                                        (the source bucket's name, not account A's id)")
+        print("  acme-reports     (A) -> acme-reports-replica     (B): bucket policy names arn:aws:iam::222222222222:root")
+        print("                                                        (account B's own id where account A's belongs)")
         s3 = scenario.client("s3", url, SOURCE)
         heading("Uploading screenshots and a report")
         for key in SCREENSHOTS:

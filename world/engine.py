@@ -1,21 +1,42 @@
-"""S3 replication on top of moto, the way S3 does it (user guide: "Replication status information").
+"""S3 replication on top of moto, the way S3 does it (user guide: "Replicating objects
+within and across Regions", "Getting replication status information", "Replicating delete
+markers between buckets").
 
 moto stores a bucket's replication configuration but never replicates. This engine keeps the
-configuration exactly as it was PUT (moto's own copy loses the V2 `Filter`), and for every object
-written to a bucket (PUT, POST, copy, multipart complete) whose configuration has a rule covering
-the key it:
-  1. marks the new version PENDING at once (HEAD/GET show `x-amz-replication-status: PENDING`);
-  2. after `delay` seconds checks the destination the way S3 would — bucket exists, is versioned,
-     the replication role exists in the source account, and (cross-account) the destination
-     bucket policy allows `s3:ReplicateObject` to the source account — and either copies the
-     version (same key, body, metadata, content type, ETag, tags, version id) marking the source
-     COMPLETED and the replica REPLICA, or marks the source FAILED with S3's failure reason code.
-Deterministic faults (`faults.Faults`) can keep a key PENDING, FAIL it, or report COMPLETED while
-the replica is never written or is deleted afterwards.
+configuration exactly as it was PUT (moto's own copy loses the V2 `Filter`) and models:
 
-It hooks moto at two points, both pinned to the moto version in requirements.txt:
-`S3Backend.put_object` (every write path ends there) and `FakeKey.response_dict` (headers of
-HEAD/GET).
+Objects. Every object version written to a bucket (PUT, POST, copy, multipart complete) is
+matched against the rules with the tags it was written with (`x-amz-tagging`): per destination
+bucket the covering rule with the highest `Priority` applies (a disabled one means: not
+replicated there). A version no rule covers gets no replication status at all. A covered version
+is PENDING at once (HEAD/GET show `x-amz-replication-status`); after `delay` seconds it is
+replicated to each destination one by one. For each destination the engine checks what S3 checks
+— bucket exists, is versioned, the replication role exists in the source account and, across
+accounts, the destination bucket policy allows `s3:ReplicateObject` to the source account or the
+role — and either copies the version (same key, body, metadata, content type, ETag, tags,
+version id and Last-Modified: S3 keeps "the original object creation times and version IDs")
+as a REPLICA, or records S3's failure reason and sends `s3:Replication:OperationFailedReplication`.
+The source is PENDING while any destination is not done, FAILED if any destination failed (the
+replicas already written elsewhere stay), COMPLETED only when every destination succeeded.
+S3 sends the destination bucket's `s3:ObjectCreated:*` notification for the replica. A replica
+(status REPLICA) is never replicated onward, so two buckets can replicate to each other.
+
+Delete markers. A DELETE without a version id in a versioned source bucket creates a delete
+marker (and S3's `s3:ObjectRemoved:DeleteMarkerCreated` notification). It is replicated only
+when the rule that applies has `DeleteMarkerReplication` `Enabled` (V1 rules, without `Filter`,
+always replicate delete markers; rules with tag filters never do — S3 does not support
+delete-marker replication for them). Replication writes a delete marker with the same version id
+and Last-Modified into the destination; across accounts it needs `s3:ReplicateDelete` in the
+destination bucket policy, else it fails with `DstDelObjNotPermitted` and an
+`OperationFailedReplication` event whose `s3Operation` is `DELETE_MARKER_PUT`. Deletes of a
+specific version are never replicated (S3 does not replicate them).
+
+Deterministic faults (`faults.Faults`, per destination) can keep a version PENDING, FAIL it, or
+report it done while the replica is never written or is deleted afterwards.
+
+It hooks moto at three points, all pinned to the moto version in requirements.txt:
+`S3Backend.put_object` (every write path ends there), `S3Backend._set_delete_marker` (DELETE
+and multi-object delete without version ids) and `FakeKey.response_dict` (headers of HEAD/GET).
 """
 
 from __future__ import annotations
@@ -31,7 +52,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from moto.iam.models import iam_backends
-from moto.s3.models import FakeKey, S3Backend, s3_backends
+from moto.s3.models import FakeDeleteMarker, FakeKey, S3Backend, s3_backends
 
 from . import cloudwatch, notifications
 from .faults import Faults
@@ -48,7 +69,14 @@ DST_BUCKET_NOT_FOUND = "DstBucketNotFound"
 DST_BUCKET_UNVERSIONED = "DstBucketUnversioned"
 ASSUME_ROLE_NOT_PERMITTED = "AssumeRoleNotPermitted"
 DST_PUT_OBJECT_NOT_PERMITTED = "DstPutObjectNotPermitted"
+DST_DEL_OBJ_NOT_PERMITTED = "DstDelObjNotPermitted"
 INJECTED_FAILURE = "DstPutObjectNotPermitted"  # what an injected failure reports
+
+# replicationEventData.s3Operation. AWS's published sample event only shows "OBJECT_PUT" (object
+# replication); the exact string S3 uses for delete-marker replication is not in that sample, so
+# "DELETE_MARKER_PUT" is this world's choice for it.
+OBJECT_PUT = "OBJECT_PUT"
+DELETE_MARKER_PUT = "DELETE_MARKER_PUT"
 
 PARTITION = "aws"
 STATUS_ATTRIBUTE = "_world_replication_status"
@@ -65,6 +93,10 @@ class Rule:
     tags: dict[str, str]
     destination_bucket: str
     destination_account: str | None
+    # Whether delete markers are replicated under this rule: V2 rules say so in
+    # DeleteMarkerReplication; V1 rules (no Filter) always replicate them; rules with a tag filter
+    # never do (S3 user guide, "Replicating delete markers between buckets").
+    delete_markers: bool = False
 
     def covers(self, key: str, object_tags: dict[str, str]) -> bool:
         if not key.startswith(self.prefix):
@@ -88,6 +120,12 @@ class ReplicationConfiguration:
             if current is None or rule.priority > current.priority:
                 chosen[rule.destination_bucket] = rule
         return [rule for rule in chosen.values() if rule.enabled]
+
+    def delete_marker_rules_for(self, key: str) -> list[Rule]:
+        """The rules under which a delete marker for `key` is replicated, one per destination.
+
+        A delete marker has no tags, so only rules without a tag filter can cover it."""
+        return [rule for rule in self.rules_for(key, {}) if rule.delete_markers and not rule.tags]
 
 
 def _local(tag: str) -> str:
@@ -135,6 +173,10 @@ def parse_replication_configuration(raw_xml: bytes) -> ReplicationConfiguration:
         destination = _child(rule_el, "Destination")
         bucket_arn = _text(destination, "Bucket")
         priority_text = _text(rule_el, "Priority")
+        if filter_el is None:
+            delete_markers = True  # V1 configuration
+        else:
+            delete_markers = _text(_child(rule_el, "DeleteMarkerReplication"), "Status") == "Enabled" and not tags
         rules.append(
             Rule(
                 rule_id=_text(rule_el, "ID") or f"rule-{index}",
@@ -144,6 +186,7 @@ def parse_replication_configuration(raw_xml: bytes) -> ReplicationConfiguration:
                 tags=tags,
                 destination_bucket=bucket_arn.rsplit(":", 1)[-1],
                 destination_account=_text(destination, "Account") or None,
+                delete_markers=delete_markers,
             )
         )
     return ReplicationConfiguration(raw_xml=raw_xml, role_arn=_text(root, "Role"), rules=tuple(rules))
@@ -156,9 +199,15 @@ def _as_list(value) -> list:
 
 
 def policy_allows_replication(
-    policy: bytes | str | None, source_account: str, role_arn: str, destination_bucket: str, key: str
+    policy: bytes | str | None,
+    source_account: str,
+    role_arn: str,
+    destination_bucket: str,
+    key: str,
+    action: str = "s3:ReplicateObject",
 ) -> bool:
-    """Whether a destination bucket policy lets the source account replicate `key` into it."""
+    """Whether a destination bucket policy lets the source account do `action` on `key`
+    (s3:ReplicateObject for object versions, s3:ReplicateDelete for delete markers)."""
     if not policy:
         return False
     document = json.loads(policy)
@@ -167,7 +216,7 @@ def policy_allows_replication(
     allowed = False
     for statement in _as_list(document.get("Statement")):
         actions = [a.lower() for a in _as_list(statement.get("Action"))]
-        if not any(fnmatch.fnmatchcase("s3:replicateobject", a) for a in actions):
+        if not any(fnmatch.fnmatchcase(action.lower(), a) for a in actions):
             continue
         if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource"))):
             continue
@@ -196,9 +245,9 @@ def _find_bucket(name: str):
     return backend, backend.buckets.get(name)
 
 
-def _find_version(bucket, key_name: str, version_id: str) -> FakeKey | None:
+def _find_version(bucket, key_name: str, version_id: str, kind=FakeKey):
     for candidate in bucket.keys.getlist(key_name, []):
-        if isinstance(candidate, FakeKey) and candidate.version_id == version_id:
+        if isinstance(candidate, kind) and candidate.version_id == version_id:
             return candidate
     return None
 
@@ -213,6 +262,7 @@ class _Job:
     version_id: str = field(compare=False)
     role_arn: str = field(compare=False)
     rules: list = field(compare=False)
+    delete_marker: bool = field(default=False, compare=False)
 
 
 class ReplicationEngine:
@@ -222,7 +272,8 @@ class ReplicationEngine:
         self.delay = delay
         self.faults = faults
         self._configs: dict[str, ReplicationConfiguration] = {}
-        self._failures: dict[tuple[str, str, str], str] = {}
+        # (source bucket, key, version id) -> {destination bucket: (status, failure reason)}
+        self._destinations: dict[tuple[str, str, str], dict[str, tuple[str, str | None]]] = {}
         self._written = threading.local()
         self._internal = threading.local()
         self._queue: list[_Job] = []
@@ -270,17 +321,22 @@ class ReplicationEngine:
         _, bucket_obj = _find_bucket(bucket)
         if bucket_obj is None:
             return {"error": "NoSuchBucket"}
-        versions = bucket_obj.keys.getlist(key, [])
-        found = [v for v in versions if isinstance(v, FakeKey)]
+        versions = [v for v in bucket_obj.keys.getlist(key, []) if isinstance(v, (FakeKey, FakeDeleteMarker))]
         if version_id:
-            found = [v for v in found if v.version_id == version_id]
-        if not found:
+            versions = [v for v in versions if v.version_id == version_id]
+        if not versions:
             return {"error": "NoSuchKey"}
-        latest = found[-1]
+        latest = versions[-1]
+        destinations = self._destinations.get((bucket, key, latest.version_id), {})
+        reasons = [reason for _, reason in destinations.values() if reason]
         return {
             "version_id": latest.version_id,
+            "delete_marker": isinstance(latest, FakeDeleteMarker),
             "status": getattr(latest, STATUS_ATTRIBUTE, None),
-            "failure_reason": self._failures.get((bucket, key, latest.version_id)),
+            "failure_reason": reasons[0] if reasons else None,
+            "destinations": {
+                name: {"status": status, "failure_reason": reason} for name, (status, reason) in destinations.items()
+            },
         }
 
     # --- hooks -----------------------------------------------------------------------------
@@ -291,6 +347,7 @@ class ReplicationEngine:
         if getattr(S3Backend.put_object, "_world_hooked", False):
             raise RuntimeError("the replication engine is already installed in this process")
         original_put = S3Backend.put_object
+        original_set_delete_marker = S3Backend._set_delete_marker
         original_response_dict = FakeKey.response_dict
 
         def put_object(backend, bucket_name, key_name, *args, **kwargs):
@@ -300,6 +357,11 @@ class ReplicationEngine:
 
         put_object._world_hooked = True  # type: ignore[attr-defined]
 
+        def set_delete_marker(backend, bucket_name, key_name):
+            marker = original_set_delete_marker(backend, bucket_name, key_name)
+            engine.note_written(bucket_name, marker)
+            return marker
+
         def response_dict(key):
             headers = original_response_dict.fget(key)
             status = getattr(key, STATUS_ATTRIBUTE, None)
@@ -308,10 +370,12 @@ class ReplicationEngine:
             return headers
 
         S3Backend.put_object = put_object
+        S3Backend._set_delete_marker = set_delete_marker
         FakeKey.response_dict = property(response_dict)
 
-    def note_written(self, bucket: str, key: FakeKey) -> None:
-        """Called inside moto for every stored object version; acted on when the request ends."""
+    def note_written(self, bucket: str, key) -> None:
+        """Called inside moto for every stored object version or delete marker; acted on when the
+        request ends."""
         if getattr(self._internal, "active", False):
             return
         written = getattr(self._written, "keys", None)
@@ -324,17 +388,26 @@ class ReplicationEngine:
         written = getattr(self._written, "keys", None) or []
         self._written.keys = []
         for bucket, key in written:
-            config = self._configs.get(bucket)
-            backend, _ = _find_bucket(bucket)
-            if config is None or backend is None:
+            backend, bucket_obj = _find_bucket(bucket)
+            if backend is None:
                 continue
             # The bucket's owner, not the caller's account (an unsigned POST lands in moto's default).
             account_id = backend.account_id
-            tags = backend.tagger.get_tag_dict_for_resource(key.arn)
-            rules = config.rules_for(key.name, tags)
+            delete_marker = isinstance(key, FakeDeleteMarker)
+            if delete_marker:
+                # S3 sends this whether or not the marker is replicated (moto never sends it).
+                notifications.send_event(account_id, "s3:ObjectRemoved:DeleteMarkerCreated", bucket_obj, key)
+            config = self._configs.get(bucket)
+            if config is None:
+                continue
+            if delete_marker:
+                rules = config.delete_marker_rules_for(key.name)
+            else:
+                rules = config.rules_for(key.name, backend.tagger.get_tag_dict_for_resource(key.arn))
             if not rules:
                 continue
-            setattr(key, STATUS_ATTRIBUTE, PENDING)
+            if not delete_marker:
+                setattr(key, STATUS_ATTRIBUTE, PENDING)
             job = _Job(
                 due=time.monotonic() + self.delay,
                 seq=next(self._seq),
@@ -344,8 +417,12 @@ class ReplicationEngine:
                 version_id=key.version_id,
                 role_arn=config.role_arn,
                 rules=rules,
+                delete_marker=delete_marker,
             )
             with self._cond:
+                self._destinations[(bucket, key.name, key.version_id)] = {
+                    rule.destination_bucket: (PENDING, None) for rule in rules
+                }
                 heapq.heappush(self._queue, job)
                 self._cond.notify_all()
 
@@ -364,7 +441,10 @@ class ReplicationEngine:
                 self._busy += 1
             try:
                 self._internal.active = True
-                self._replicate(job)
+                if job.delete_marker:
+                    self._replicate_delete_marker(job)
+                else:
+                    self._replicate(job)
             except Exception:  # a bug here must not kill the engine thread
                 LOG.exception("replication of %s/%s failed inside the engine", job.bucket, job.key)
             finally:
@@ -373,38 +453,61 @@ class ReplicationEngine:
                     self._busy -= 1
                     self._cond.notify_all()
 
+    def _set_destination(self, job: _Job, destination: str, status: str, reason: str | None = None) -> None:
+        with self._cond:
+            self._destinations.setdefault((job.bucket, job.key, job.version_id), {})[destination] = (status, reason)
+
+    def _source_status(self, job: _Job) -> str:
+        """S3's source status over all destinations: PENDING until every destination is done,
+        then FAILED if any failed, else COMPLETED."""
+        with self._cond:
+            statuses = [status for status, _ in self._destinations[(job.bucket, job.key, job.version_id)].values()]
+        if PENDING in statuses:
+            return PENDING
+        return FAILED if FAILED in statuses else COMPLETED
+
     def _replicate(self, job: _Job) -> None:
         source_backend = s3_backends[job.account_id][PARTITION]
         bucket = source_backend.buckets.get(job.bucket)
         source = _find_version(bucket, job.key, job.version_id) if bucket else None
         if source is None:
             return  # deleted before replication: nothing to do
-        fault = self.faults.replication_fault(job.bucket, job.key)
-        if fault == "stay_pending":
-            return
-        if fault == "fail":
-            self._fail(job, source, bucket, job.rules[0], INJECTED_FAILURE)
-            return
-        for rule in job.rules:
-            reason = self._destination_problem(job, rule)
+        for rule in job.rules:  # one destination after the other, as S3 does
+            destination = rule.destination_bucket
+            fault = self.faults.replication_fault(job.bucket, job.key, destination)
+            if fault == "stay_pending":
+                continue
+            reason = INJECTED_FAILURE if fault == "fail" else self._destination_problem(job, rule)
             if reason:
-                self._fail(job, source, bucket, rule, reason)
-                return
-        if fault != "complete_without_replica":
-            for rule in job.rules:
-                replica = self._write_replica(source_backend, source, rule.destination_bucket)
-                if fault == "mismatch_replica":
-                    replica.value = source.value + b" (altered in the destination)"
-                    replica._etag = None
+                self._fail(job, source, bucket, rule, reason, OBJECT_PUT)
+                continue
+            if fault != "complete_without_replica":
+                self._write_replica(source_backend, source, destination)
                 if fault == "delete_replica":
-                    dest_backend, _ = _find_bucket(rule.destination_bucket)
-                    dest_backend.delete_object(rule.destination_bucket, source.name, source.version_id)
-        setattr(source, STATUS_ATTRIBUTE, COMPLETED)
+                    dest_backend, _ = _find_bucket(destination)
+                    dest_backend.delete_object(destination, source.name, source.version_id)
+            self._set_destination(job, destination, COMPLETED)
+        setattr(source, STATUS_ATTRIBUTE, self._source_status(job))
 
-    def _fail(self, job: _Job, source: FakeKey, bucket, rule: Rule, reason: str) -> None:
-        self._failures[(job.bucket, job.key, job.version_id)] = reason
-        setattr(source, STATUS_ATTRIBUTE, FAILED)
-        LOG.info("replication FAILED %s/%s (%s): %s", job.bucket, job.key, job.version_id, reason)
+    def _replicate_delete_marker(self, job: _Job) -> None:
+        source_backend = s3_backends[job.account_id][PARTITION]
+        bucket = source_backend.buckets.get(job.bucket)
+        marker = _find_version(bucket, job.key, job.version_id, FakeDeleteMarker) if bucket else None
+        if marker is None:
+            return  # the delete marker was removed before replication
+        for rule in job.rules:
+            reason = self._destination_problem(job, rule, delete_marker=True)
+            if reason:
+                self._fail(job, marker, bucket, rule, reason, DELETE_MARKER_PUT)
+                continue
+            self._write_delete_marker(marker, rule.destination_bucket)
+            self._set_destination(job, rule.destination_bucket, COMPLETED)
+
+    def _fail(self, job: _Job, source, bucket, rule: Rule, reason: str, operation: str) -> None:
+        self._set_destination(job, rule.destination_bucket, FAILED, reason)
+        LOG.info(
+            "replication FAILED %s/%s (%s) -> %s: %s", job.bucket, job.key, job.version_id, rule.destination_bucket, reason
+        )
         notifications.send_replication_event(
             job.account_id,
             bucket,
@@ -413,13 +516,13 @@ class ReplicationEngine:
             {
                 "replicationRuleId": rule.rule_id,
                 "destinationBucket": f"arn:aws:s3:::{rule.destination_bucket}",
-                "s3Operation": "OBJECT_PUT",
+                "s3Operation": operation,
                 "requestTime": source.last_modified_ISO8601,
                 "failureReason": reason,
             },
         )
 
-    def _destination_problem(self, job: _Job, rule: Rule) -> str | None:
+    def _destination_problem(self, job: _Job, rule: Rule, delete_marker: bool = False) -> str | None:
         dest_backend, dest_bucket = _find_bucket(rule.destination_bucket)
         if dest_bucket is None:
             return DST_BUCKET_NOT_FOUND
@@ -432,14 +535,15 @@ class ReplicationEngine:
             iam_backends[job.account_id]["global"].get_role_by_arn(job.role_arn)
         except Exception:
             return ASSUME_ROLE_NOT_PERMITTED
+        action = "s3:ReplicateDelete" if delete_marker else "s3:ReplicateObject"
         if dest_backend.account_id != job.account_id and not policy_allows_replication(
-            dest_bucket.policy, job.account_id, job.role_arn, rule.destination_bucket, job.key
+            dest_bucket.policy, job.account_id, job.role_arn, rule.destination_bucket, job.key, action
         ):
-            return DST_PUT_OBJECT_NOT_PERMITTED
+            return DST_DEL_OBJ_NOT_PERMITTED if delete_marker else DST_PUT_OBJECT_NOT_PERMITTED
         return None
 
     def _write_replica(self, source_backend, source: FakeKey, destination: str) -> FakeKey:
-        dest_backend, _ = _find_bucket(destination)
+        dest_backend, dest_bucket = _find_bucket(destination)
         replica = dest_backend.put_object(
             destination,
             source.name,
@@ -449,9 +553,23 @@ class ReplicationEngine:
             disable_notification=True,
         )
         replica._version_id = source.version_id
+        replica.last_modified = source.last_modified  # S3 keeps the original creation time
         replica.set_metadata(dict(source.metadata))
         tags = source_backend.tagger.get_tag_dict_for_resource(source.arn)
         if tags:
             dest_backend.put_object_tagging(replica, tags)
         setattr(replica, STATUS_ATTRIBUTE, REPLICA)
+        # S3 notifies the destination bucket's s3:ObjectCreated:* configurations for replicas.
+        notifications.send_event(dest_backend.account_id, "s3:ObjectCreated:Put", dest_bucket, replica)
+        return replica
+
+    def _write_delete_marker(self, source: FakeDeleteMarker, destination: str) -> FakeDeleteMarker:
+        dest_backend, dest_bucket = _find_bucket(destination)
+        current = dest_bucket.keys.get(source.name)
+        replica = FakeDeleteMarker.__new__(FakeDeleteMarker)
+        replica.key = current if current is not None else source.key
+        replica.name = source.name
+        replica.last_modified = source.last_modified
+        replica._version_id = source.version_id  # same version id as in the source
+        dest_bucket.keys[source.name] = replica  # appended as the newest version, like moto does
         return replica

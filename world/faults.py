@@ -6,12 +6,20 @@ A fault is a JSON object; a list of them is loaded from `--faults FILE` at start
   key_regex    Python regular expression searched in the object key (optional: any key)
   operation    operation name, e.g. "HeadObject", "AssumeRole", "PutMetricData", "Publish"
                (request faults only; optional: any S3 operation)
-Kinds (`fault`):
-  stay_pending              covered objects stay PENDING forever (never replicated)
-  fail                      replication FAILS (failure reason DstPutObjectNotPermitted)
-  complete_without_replica  the source turns COMPLETED but no replica is ever written
-  delete_replica            the replica is written, then that version is deleted again
-  mismatch_replica          the replica keeps the version id but its body (size, ETag) differs
+  destination  destination bucket name (replication faults only; optional: every destination).
+               With several destinations S3 replicates to each one separately, so a fault can
+               hit one destination while the others replicate normally.
+Replication faults apply to object versions (not to delete markers), per destination:
+  stay_pending              the destination never gets the version; the source stays PENDING
+                            (S3 keeps the source PENDING until every destination is done)
+  fail                      replication to the destination FAILS (reason DstPutObjectNotPermitted);
+                            the source turns FAILED once the other destinations are done
+  complete_without_replica  the destination counts as done (source COMPLETED) but no replica is
+                            written
+  delete_replica            the replica is written, then that version is deleted again in the
+                            destination (someone deleted it there after replication)
+There is no fault that alters a replica's body: S3 never rewrites a stored version, so a HEAD by
+version id finds the replica as it was replicated, or nothing.
   throttle                  the first `count` matching requests are throttled (S3: `503 SlowDown`,
                             query APIs such as STS, CloudWatch, SNS: `400 Throttling`)
   deny                      matching requests get `403 AccessDenied` (the first `count`, or all)
@@ -25,7 +33,7 @@ from __future__ import annotations
 import re
 import threading
 
-REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica", "mismatch_replica")
+REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica")
 REQUEST_FAULTS = ("throttle", "deny", "unavailable")
 KINDS = REPLICATION_FAULTS + REQUEST_FAULTS
 
@@ -40,7 +48,7 @@ def _validate(raw: dict) -> dict:
     kind = raw.get("fault")
     if kind not in KINDS:
         raise FaultError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
-    unknown = set(raw) - {"fault", "bucket", "key_regex", "operation", "count"}
+    unknown = set(raw) - {"fault", "bucket", "key_regex", "operation", "count", "destination"}
     if unknown:
         raise FaultError(f"unknown fault fields {sorted(unknown)}")
     fault = dict(raw)
@@ -48,6 +56,8 @@ def _validate(raw: dict) -> dict:
         fault["_regex"] = re.compile(raw.get("key_regex") or "")
     except re.error as error:
         raise FaultError(f"key_regex {raw.get('key_regex')!r} is not a regular expression: {error}") from error
+    if "destination" in raw and (kind not in REPLICATION_FAULTS or not isinstance(raw["destination"], str)):
+        raise FaultError("`destination` (a bucket name) applies to replication faults only")
     if kind == "throttle" and "count" not in raw:
         raise FaultError("a throttle fault needs a positive integer `count`")
     if kind in REQUEST_FAULTS:
@@ -87,11 +97,15 @@ class Faults:
             return key is not None and fault["_regex"].search(key) is not None
         return True
 
-    def replication_fault(self, bucket: str, key: str) -> str | None:
+    def replication_fault(self, bucket: str, key: str, destination: str | None = None) -> str | None:
+        """The replication fault for replicating `bucket`/`key` into `destination`, if any."""
         with self._lock:
             for fault in self._faults:
-                if fault["fault"] in REPLICATION_FAULTS and self._matches(fault, bucket, key):
-                    return fault["fault"]
+                if fault["fault"] not in REPLICATION_FAULTS or not self._matches(fault, bucket, key):
+                    continue
+                if fault.get("destination") and fault["destination"] != destination:
+                    continue
+                return fault["fault"]
         return None
 
     def take_request_fault(self, service: str, operation: str, bucket: str | None, key: str | None) -> str | None:

@@ -1,15 +1,21 @@
 """WSGI middleware in front of moto: what the local world adds at the HTTP level.
 
-- Fixed access keys act as account A or B (`accounts.py`): the key in the SigV4 credential scope
-  is mapped to moto's `x-moto-account-id`. Other keys (e.g. from sts:AssumeRole) are left to moto,
-  which maps assumed-role keys to the role's account.
+- Every SigV4-signed request (Authorization header or presigned query) is verified against the
+  secret of its access key (`sigv4.py`): a wrong signature answers 403 `SignatureDoesNotMatch`
+  in the service's error shape. Unknown access keys are not verified.
+- Fixed access keys act as account A, B or C (`accounts.py`): the key in the SigV4 credential
+  scope is mapped to moto's `x-moto-account-id`. Other keys (e.g. from sts:AssumeRole) are left
+  to moto, which maps assumed-role keys to the role's account.
+- S3 rules moto does not enforce: `x-amz-expected-bucket-owner` naming another account answers
+  403 AccessDenied; PutBucketPolicy refuses a malformed principal (400 MalformedPolicy).
 - Request faults (throttle, deny, unavailable) answer with the service's own error shape before
   moto sees the request.
 - GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter).
 - Every request is counted per service and operation (`GET /_world/stats`), so tests and
   benchmarks can count API calls at the server.
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
-  credentials sts:AssumeRole issued, bulk object creation for benchmarks).
+  credentials sts:AssumeRole issued, bulk object creation for benchmarks, building the named
+  extra scenarios with `POST /_world/scenario/<name>`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from urllib.parse import parse_qs
 
 from werkzeug.wsgi import get_input_stream
 
+from xml.sax.saxutils import escape
+
+from . import sigv4
 from .accounts import ACCOUNT_BY_ACCESS_KEY
 from .engine import ReplicationEngine
 from .faults import FaultError, Faults
@@ -158,6 +167,104 @@ def fault_response(start_response, fault: str, service: str, method: str):
     return _respond(start_response, _QUERY_STATUS[query_status], body, "text/xml", method)
 
 
+_SIGNATURE_MESSAGE = {
+    "s3": "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    "query": (
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+        "Access Key and signing method. Consult the service documentation for details."
+    ),
+}
+
+
+def _is_json_protocol(environ) -> bool:
+    content_type = environ.get("CONTENT_TYPE", "")
+    return "amz-json" in content_type or "cbor" in content_type or bool(environ.get("HTTP_SMITHY_PROTOCOL"))
+
+
+def service_error(start_response, environ, service: str, status: str, code: str, message: str, extra_xml: str = ""):
+    """An error in the shape `service` answers with: S3's `<Error>`, the JSON protocols'
+    `__type` body with `x-amzn-query-error`, or the query protocol's `<ErrorResponse>`."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if service == "s3":
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+            f"{extra_xml}<RequestId>world-{code}</RequestId><HostId>world</HostId></Error>"
+        ).encode()
+        return _respond(start_response, status, body, "application/xml", method)
+    if _is_json_protocol(environ):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-query-error", f"{code};Sender"),
+        ]
+        start_response(status, headers)
+        return [body]
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>world-{code}</RequestId></ErrorResponse>"
+    ).encode()
+    return _respond(start_response, status, body, "text/xml", method)
+
+
+def signature_mismatch(start_response, environ, service: str, mismatch: sigv4.Mismatch):
+    if service == "s3":
+        # S3 echoes what it computed so the caller can compare (S3 API reference, error responses).
+        extra = (
+            f"<AWSAccessKeyId>{escape(mismatch.access_key_id)}</AWSAccessKeyId>"
+            f"<StringToSign>{escape(mismatch.string_to_sign)}</StringToSign>"
+            f"<SignatureProvided>{escape(mismatch.signature_provided)}</SignatureProvided>"
+            f"<CanonicalRequest>{escape(mismatch.canonical_request)}</CanonicalRequest>"
+        )
+        return service_error(
+            start_response, environ, "s3", "403 Forbidden", "SignatureDoesNotMatch", _SIGNATURE_MESSAGE["s3"], extra
+        )
+    return service_error(
+        start_response, environ, service, "403 Forbidden", "SignatureDoesNotMatch", _SIGNATURE_MESSAGE["query"]
+    )
+
+
+# What S3 accepts as an AWS principal in a bucket policy: "*", an account id, an account root,
+# or an IAM user/role (or STS assumed-role session) of an account; anything else — e.g. a bucket
+# name where the account id belongs — is refused with "Invalid principal in policy" (S3 user
+# guide, "Bucket policies": principals; IAM user guide, "AWS JSON policy elements: Principal").
+_VALID_AWS_PRINCIPAL = re.compile(
+    r"^(\*|\d{12}|arn:aws:iam::\d{12}:root|arn:aws:iam::\d{12}:(user|role)/(.+/)?[\w+=,.@-]+"
+    r"|arn:aws:sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$"
+)
+
+
+def policy_principals_valid(policy: bytes) -> bool:
+    """False when a statement names an AWS principal S3 refuses (unparseable policies are left
+    to moto)."""
+    try:
+        document = json.loads(policy)
+    except ValueError:
+        return True
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict):
+            continue
+        for field in ("Principal", "NotPrincipal"):
+            principal = statement.get(field)
+            if principal is None or principal == "*":
+                continue
+            if not isinstance(principal, dict):
+                return False
+            values = principal.get("AWS", [])
+            for value in values if isinstance(values, list) else [values]:
+                if not isinstance(value, str) or not _VALID_AWS_PRINCIPAL.match(value):
+                    return False
+    return True
+
+
+def _bucket_owner(bucket: str | None) -> str | None:
+    from moto.s3.models import s3_backends
+
+    location = s3_backends.bucket_accounts.get(bucket or "")
+    return location[1] if location else None
+
+
 class WorldMiddleware:
     def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
         self.app = app
@@ -171,6 +278,15 @@ class WorldMiddleware:
         if environ.get("PATH_INFO", "").startswith("/_world/"):
             return self._control(environ, start_response)
         access_key, service = _credential(environ)
+        signed = sigv4.signed_request(environ)
+        if signed is not None:
+            known = sigv4.secret_for(signed.access_key_id)
+            if known is not None:
+                mismatch = sigv4.verify(environ, signed, known[0], known[1], lambda: _buffer_body(environ))
+                if mismatch is not None:
+                    with self._stats_lock:
+                        self._stats[(signed.service, "SignatureDoesNotMatch")] += 1
+                    return signature_mismatch(start_response, environ, signed.service, mismatch)
         account = ACCOUNT_BY_ACCESS_KEY.get(access_key or "")
         if account is not None:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account.account_id
@@ -187,6 +303,15 @@ class WorldMiddleware:
         if fault:
             return fault_response(start_response, fault, service or "unsigned", method)
         if service == "s3":
+            expected_owner = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
+            owner = _bucket_owner(bucket)
+            if expected_owner and owner is not None and owner != expected_owner:
+                # S3 user guide, "Verifying bucket ownership with bucket owner condition".
+                return service_error(start_response, environ, "s3", "403 Forbidden", "AccessDenied", "Access Denied")
+            if operation == "PutBucketPolicy" and not policy_principals_valid(_buffer_body(environ)):
+                return service_error(
+                    start_response, environ, "s3", "400 Bad Request", "MalformedPolicy", "Invalid principal in policy"
+                )
             if operation == "GetBucketReplication":
                 stored = self.engine.configuration_xml(bucket)
                 if stored is not None:
@@ -220,6 +345,23 @@ class WorldMiddleware:
             return _json(start_response, {"ok": True})
         if path == "/_world/scenario":
             return _json(start_response, self.scenario)
+        if path.startswith("/_world/scenario/") and method == "POST":
+            from . import scenario
+
+            name = path[len("/_world/scenario/") :]
+            if name not in scenario.EXTRA_SCENARIOS:
+                return _json(
+                    start_response,
+                    {"error": f"no scenario {name!r}; known: {', '.join(sorted(scenario.EXTRA_SCENARIOS))}"},
+                    "404 Not Found",
+                )
+            url = f"http://{environ.get('HTTP_HOST') or environ['SERVER_NAME'] + ':' + environ['SERVER_PORT']}"
+            try:
+                built = scenario.build(name, url)
+            except Exception as error:  # e.g. built twice: buckets already exist
+                return _json(start_response, {"error": f"{type(error).__name__}: {error}"}, "409 Conflict")
+            self.scenario.setdefault("extras", {})[name] = built  # GET /_world/scenario shows it too
+            return _json(start_response, built)
         if path == "/_world/stats":
             if method == "DELETE":
                 with self._stats_lock:

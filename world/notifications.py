@@ -3,9 +3,11 @@
 moto's S3 events lack fields real S3 always sends (`userIdentity`, `requestParameters`,
 `responseElements`, the object's `versionId` and `sequencer`) and encode `/` in keys; the AWS
 Lambda event types the auditor uses require the first two. `install()` replaces moto's event
-builder with one shaped like S3's (S3 user guide, "Event message structure"), and
-`send_replication_event` delivers `s3:Replication:*` events with `replicationEventData`, as S3
-does when replication metrics are enabled.
+builder with one shaped like S3's (S3 user guide, "Event message structure"). `send_event`
+delivers events moto itself never sends (`s3:ObjectRemoved:DeleteMarkerCreated`, the
+`s3:ObjectCreated:*` of a replica written by the engine), and `send_replication_event` delivers
+`s3:Replication:*` events with `replicationEventData`, as S3 does when replication metrics are
+enabled. A delete marker's event has no `size` or `eTag` (it has no content), as in S3's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import quote_plus
 
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 from moto.s3 import notifications as moto_notifications
+from moto.s3.models import FakeKey
 
 _SEQUENCER = itertools.count(0x617F08299329D189)
 
@@ -41,14 +44,16 @@ def s3_event(event_name: str, bucket, key, notification_id: str, extra: dict | N
             "object": {
                 # S3 form-encodes keys in events: space -> '+', '+' -> '%2B', '/' kept.
                 "key": quote_plus(key.name, safe="/"),
-                "size": key.size,
-                "eTag": key.etag.replace('"', ""),
-                "sequencer": format(next(_SEQUENCER), "X"),
             },
         },
     }
+    obj = record["s3"]["object"]
+    if isinstance(key, FakeKey):
+        obj["size"] = key.size
+        obj["eTag"] = key.etag.replace('"', "")
     if key.version_id and key.version_id != "null":
-        record["s3"]["object"]["versionId"] = key.version_id
+        obj["versionId"] = key.version_id
+    obj["sequencer"] = format(next(_SEQUENCER), "X")
     if extra:
         record.update(extra)
     return {"Records": [record]}
@@ -61,19 +66,28 @@ def install() -> None:
     moto_notifications._get_s3_event = get_s3_event
 
 
-def send_replication_event(account_id: str, bucket, key, kind: str, data: dict) -> None:
-    """Sends `s3:Replication:<kind>` to the bucket's queue and topic notifications that ask for it."""
-    event_name = f"s3:Replication:{kind}"
+def send_event(account_id: str, event_name: str, bucket, key, extra: dict | None = None) -> None:
+    """Sends `event_name` about `key` (an object version or a delete marker) to the bucket's queue,
+    topic and Lambda notifications whose event list and key filter match, like S3."""
     configuration = bucket.notification_configuration
     if configuration is None:
         return
     for notification in configuration.queue:
         if notification.matches(event_name, key.name):
-            body = s3_event(event_name, bucket, key, notification.id, {"replicationEventData": data})
+            body = s3_event(event_name, bucket, key, notification.id, extra)
             moto_notifications._send_sqs_message(
                 account_id, body, notification.arn.split(":")[-1], notification.arn.split(":")[3]
             )
     for notification in configuration.topic:
         if notification.matches(event_name, key.name):
-            body = s3_event(event_name, bucket, key, notification.id, {"replicationEventData": data})
+            body = s3_event(event_name, bucket, key, notification.id, extra)
             moto_notifications._send_sns_message(account_id, body, notification.arn, notification.arn.split(":")[3])
+    for notification in configuration.cloud_function:
+        if notification.matches(event_name, key.name):
+            body = s3_event(event_name, bucket, key, notification.id, extra)
+            moto_notifications._invoke_awslambda(account_id, body, notification.arn, notification.arn.split(":")[3])
+
+
+def send_replication_event(account_id: str, bucket, key, kind: str, data: dict) -> None:
+    """Sends `s3:Replication:<kind>` to the bucket's notifications that ask for it."""
+    send_event(account_id, f"s3:Replication:{kind}", bucket, key, {"replicationEventData": data})

@@ -3,11 +3,17 @@
 Two pairs, both "source bucket in A, destination in B, versioning on both, a destination bucket
 policy, a replication role in A, one rule for all objects with ownership changed to B":
   healthy  acme-screenshots (A) -> acme-screenshots-replica (B); policy principal account A's root
-  broken   acme-reports (A) -> acme-reports-replica (B); the classic mistake: the policy names
-           the *source bucket name* instead of account A's id, so replication FAILS.
+  broken   acme-reports (A) -> acme-reports-replica (B); a mistake AWS accepts: the policy names
+           *account B's own id* where account A's belongs, so replication FAILS
+           (DstPutObjectNotPermitted). (The how-to author's other mistake, the source bucket's
+           name as principal, AWS refuses when the policy is saved: `howto_author_policy`.)
 Plus what the auditor needs: its read-only audit role in B, an SNS alert topic in A whose messages
 land in an SQS inbox (so alerts can be read back), and an SQS queue in A that receives the source
 buckets' "object created" and "replication failed" notifications.
+
+Named extra scenarios (`build(name, url)`, or `POST /_world/scenario/<name>` on a running world)
+add what real setups have — tag filters, tag routing, several destination accounts, delete-marker
+replication, two-way replication — notifying the same auditor event queue; see EXTRA_SCENARIOS.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import json
 import boto3
 from botocore.config import Config
 
-from .accounts import DESTINATION, REGION, SOURCE, Account
+from botocore.exceptions import ClientError
+
+from .accounts import DESTINATION, REGION, SOURCE, THIRD, Account
 
 HEALTHY_SOURCE = "acme-screenshots"
 HEALTHY_DESTINATION = "acme-screenshots-replica"
@@ -97,6 +105,13 @@ def destination_policy(destination: str, principal: str) -> str:
     )
 
 
+def howto_author_policy(destination: str = BROKEN_DESTINATION, source_bucket: str = BROKEN_SOURCE) -> str:
+    """The how-to author's policy: the source bucket's name where account A's id belongs
+    (`arn:aws:iam::acme-reports:root`). AWS refuses it on PutBucketPolicy with
+    `MalformedPolicy: Invalid principal in policy`, and so does this world."""
+    return destination_policy(destination, f"arn:aws:iam::{source_bucket}:root")
+
+
 def create_pair(url: str, source: str, destination: str, role_arn: str, policy_principal: str) -> None:
     """Steps 1, 2 and 4: versioned buckets, destination policy, one rule for all objects."""
     s3_a = client("s3", url, SOURCE)
@@ -132,8 +147,8 @@ def build_classic(url: str) -> dict:
     """Builds both pairs and the auditor's surroundings; returns their names for callers."""
     role_arn = create_replication_role(url)
     create_pair(url, HEALTHY_SOURCE, HEALTHY_DESTINATION, role_arn, f"arn:aws:iam::{SOURCE.account_id}:root")
-    # The classic mistake: the source bucket's name where account A's id belongs.
-    create_pair(url, BROKEN_SOURCE, BROKEN_DESTINATION, role_arn, f"arn:aws:iam::{BROKEN_SOURCE}:root")
+    # The mistake AWS accepts: account B's own id where account A's belongs.
+    create_pair(url, BROKEN_SOURCE, BROKEN_DESTINATION, role_arn, f"arn:aws:iam::{DESTINATION.account_id}:root")
 
     iam_a = client("iam", url, SOURCE)
     auditor_role = iam_a.create_role(RoleName=AUDITOR_ROLE, AssumeRolePolicyDocument=_trust({"Service": "lambda.amazonaws.com"}))
@@ -181,3 +196,261 @@ def build_classic(url: str) -> dict:
         "alert_inbox_url": inbox_url,
         "event_queue_url": events_url,
     }
+
+
+# --- named extra scenarios ---------------------------------------------------------------------
+
+EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:Replication:OperationFailedReplication"]
+
+
+def _ignore_exists(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("EntityAlreadyExists", "EntityAlreadyExistsException"):
+            raise
+        return None
+
+
+def _ensure_common(url: str) -> dict:
+    """What every extra scenario shares with the classic one, created if it is not there yet:
+    the replication role in A, the auditor's role in A, its audit role in B and C, the event queue."""
+    iam_a = client("iam", url, SOURCE)
+    _ignore_exists(create_replication_role, url)
+    role_arn = iam_a.get_role(RoleName=REPLICATION_ROLE)["Role"]["Arn"]
+    _ignore_exists(iam_a.create_role, RoleName=AUDITOR_ROLE, AssumeRolePolicyDocument=_trust({"Service": "lambda.amazonaws.com"}))
+    auditor_arn = iam_a.get_role(RoleName=AUDITOR_ROLE)["Role"]["Arn"]
+    audit_roles = {}
+    for account in (DESTINATION, THIRD):
+        iam = client("iam", url, account)
+        _ignore_exists(
+            iam.create_role,
+            RoleName=AUDIT_ROLE,
+            AssumeRolePolicyDocument=_trust({"AWS": auditor_arn}, {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}),
+        )
+        audit_roles[account.account_id] = iam.get_role(RoleName=AUDIT_ROLE)["Role"]["Arn"]
+    sqs = client("sqs", url, SOURCE)
+    events_url = sqs.create_queue(QueueName=EVENT_QUEUE)["QueueUrl"]
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {
+        "replication_role_arn": role_arn,
+        "auditor_role_arn": auditor_arn,
+        "audit_role_arns": audit_roles,
+        "external_id": EXTERNAL_ID,
+        "event_queue_url": events_url,
+        "event_queue_arn": events_arn,
+    }
+
+
+def _versioned_bucket(url: str, account: Account, bucket: str) -> None:
+    s3 = client("s3", url, account)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _policy(destination: str, principal: str, actions: list[str]) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReplicationFromSourceAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": actions,
+                    "Resource": f"arn:aws:s3:::{destination}/*",
+                }
+            ],
+        }
+    )
+
+
+def _rule(rule_id: str, priority: int, destination: str, account: Account, filter_: dict, delete_markers: bool) -> dict:
+    return {
+        "ID": rule_id,
+        "Priority": priority,
+        "Status": "Enabled",
+        "Filter": filter_,
+        "DeleteMarkerReplication": {"Status": "Enabled" if delete_markers else "Disabled"},
+        "Destination": {
+            "Bucket": f"arn:aws:s3:::{destination}",
+            "Account": account.account_id,
+            "AccessControlTranslation": {"Owner": "Destination"},
+        },
+    }
+
+
+def _notify(url: str, account: Account, bucket: str, queue_arn: str) -> None:
+    client("s3", url, account).put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": EVENTS}]},
+    )
+
+
+ALL_REPLICATION_ACTIONS = ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"]
+A_ROOT = f"arn:aws:iam::{SOURCE.account_id}:root"
+
+
+def build_tag_filter(url: str) -> dict:
+    """acme-tagged (A) -> acme-tagged-replica (B): only objects tagged replicate=yes."""
+    common = _ensure_common(url)
+    source, destination = "acme-tagged", "acme-tagged-replica"
+    _versioned_bucket(url, SOURCE, source)
+    _versioned_bucket(url, DESTINATION, destination)
+    client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, ALL_REPLICATION_ACTIONS))
+    rule = _rule("replicate-yes", 1, destination, DESTINATION, {"Tag": {"Key": "replicate", "Value": "yes"}}, False)
+    client("s3", url, SOURCE).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": [rule]}
+    )
+    _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "tag-filter",
+        "source": source,
+        "destinations": {destination: {"account": DESTINATION.account_id, "rule_id": "replicate-yes", "tag": {"replicate": "yes"}}},
+        **common,
+    }
+
+
+def build_tag_routing(url: str) -> dict:
+    """acme-routed (A) -> acme-routed-gold (B) for tier=gold, acme-routed-silver (B) for tier=silver."""
+    common = _ensure_common(url)
+    source = "acme-routed"
+    routes = {"acme-routed-gold": ("tier-gold", 1, "gold"), "acme-routed-silver": ("tier-silver", 2, "silver")}
+    _versioned_bucket(url, SOURCE, source)
+    rules = []
+    for destination, (rule_id, priority, tier) in routes.items():
+        _versioned_bucket(url, DESTINATION, destination)
+        client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, ALL_REPLICATION_ACTIONS))
+        rules.append(_rule(rule_id, priority, destination, DESTINATION, {"Tag": {"Key": "tier", "Value": tier}}, False))
+    client("s3", url, SOURCE).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": rules}
+    )
+    _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "tag-routing",
+        "source": source,
+        "destinations": {
+            destination: {"account": DESTINATION.account_id, "rule_id": rule_id, "priority": priority, "tag": {"tier": tier}}
+            for destination, (rule_id, priority, tier) in routes.items()
+        },
+        **common,
+    }
+
+
+def build_multi_destination(url: str) -> dict:
+    """acme-multi (A) -> acme-multi-b (B, healthy) and acme-multi-c (C, whose policy wrongly
+    names account B's id: that destination FAILS with DstPutObjectNotPermitted)."""
+    common = _ensure_common(url)
+    source = "acme-multi"
+    targets = {
+        "acme-multi-b": ("to-b", 1, DESTINATION, A_ROOT),
+        "acme-multi-c": ("to-c", 2, THIRD, f"arn:aws:iam::{DESTINATION.account_id}:root"),
+    }
+    _versioned_bucket(url, SOURCE, source)
+    rules = []
+    for destination, (rule_id, priority, account, principal) in targets.items():
+        _versioned_bucket(url, account, destination)
+        client("s3", url, account).put_bucket_policy(Bucket=destination, Policy=_policy(destination, principal, ALL_REPLICATION_ACTIONS))
+        rules.append(_rule(rule_id, priority, destination, account, {"Prefix": ""}, False))
+    client("s3", url, SOURCE).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": rules}
+    )
+    _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "multi-destination",
+        "source": source,
+        "destinations": {
+            destination: {"account": account.account_id, "rule_id": rule_id, "priority": priority, "policy_principal": principal}
+            for destination, (rule_id, priority, account, principal) in targets.items()
+        },
+        "expected": {"acme-multi-b": "replicated", "acme-multi-c": "DstPutObjectNotPermitted"},
+        **common,
+    }
+
+
+def build_delete_markers(url: str) -> dict:
+    """acme-deletes (A) -> acme-deletes-replica (B) with DeleteMarkerReplication Enabled but no
+    s3:ReplicateDelete in the destination policy (delete markers fail: DstDelObjNotPermitted);
+    acme-deletes-ok (A) -> acme-deletes-ok-replica (B) with it granted (delete markers replicate)."""
+    common = _ensure_common(url)
+    pairs = {
+        "acme-deletes": ("acme-deletes-replica", "deletes-not-permitted", ["s3:ReplicateObject", "s3:ReplicateTags"]),
+        "acme-deletes-ok": ("acme-deletes-ok-replica", "deletes-permitted", ALL_REPLICATION_ACTIONS),
+    }
+    for source, (destination, rule_id, actions) in pairs.items():
+        _versioned_bucket(url, SOURCE, source)
+        _versioned_bucket(url, DESTINATION, destination)
+        client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, actions))
+        client("s3", url, SOURCE).put_bucket_replication(
+            Bucket=source,
+            ReplicationConfiguration={
+                "Role": common["replication_role_arn"],
+                "Rules": [_rule(rule_id, 1, destination, DESTINATION, {"Prefix": ""}, True)],
+            },
+        )
+        _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "delete-markers",
+        "pairs": {
+            source: {"destination": destination, "account": DESTINATION.account_id, "rule_id": rule_id, "policy_actions": actions}
+            for source, (destination, rule_id, actions) in pairs.items()
+        },
+        "expected": {"acme-deletes": "DstDelObjNotPermitted", "acme-deletes-ok": "delete markers replicated"},
+        **common,
+    }
+
+
+def build_two_way(url: str) -> dict:
+    """acme-east (A) <-> acme-west (B): each replicates to the other with a role in its own
+    account; replicas are never replicated back. acme-east notifies the auditor event queue."""
+    common = _ensure_common(url)
+    _ignore_exists(create_replication_role_in, url, DESTINATION)
+    west_role = client("iam", url, DESTINATION).get_role(RoleName=REPLICATION_ROLE)["Role"]["Arn"]
+    sides = {
+        "acme-east": (SOURCE, "acme-west", DESTINATION, common["replication_role_arn"], "east-to-west"),
+        "acme-west": (DESTINATION, "acme-east", SOURCE, west_role, "west-to-east"),
+    }
+    for bucket, (account, *_rest) in sides.items():
+        _versioned_bucket(url, account, bucket)
+    for bucket, (account, other, other_account, role_arn, rule_id) in sides.items():
+        # The other side's bucket lets this side's account replicate into it.
+        client("s3", url, other_account).put_bucket_policy(
+            Bucket=other, Policy=_policy(other, f"arn:aws:iam::{account.account_id}:root", ALL_REPLICATION_ACTIONS)
+        )
+        client("s3", url, account).put_bucket_replication(
+            Bucket=bucket,
+            ReplicationConfiguration={"Role": role_arn, "Rules": [_rule(rule_id, 1, other, other_account, {"Prefix": ""}, False)]},
+        )
+    _notify(url, SOURCE, "acme-east", common["event_queue_arn"])
+    return {
+        "scenario": "two-way",
+        "buckets": {
+            bucket: {"account": account.account_id, "replicates_to": other, "rule_id": rule_id, "replication_role_arn": role_arn}
+            for bucket, (account, other, _, role_arn, rule_id) in sides.items()
+        },
+        "notifying": ["acme-east"],
+        **common,
+    }
+
+
+def create_replication_role_in(url: str, account: Account, role_name: str = REPLICATION_ROLE) -> str:
+    """The replication role of `account` (the how-to's step 3, in any account)."""
+    iam = client("iam", url, account)
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=_trust({"Service": "s3.amazonaws.com"}))
+    return role["Role"]["Arn"]
+
+
+EXTRA_SCENARIOS = {
+    "tag-filter": build_tag_filter,
+    "tag-routing": build_tag_routing,
+    "multi-destination": build_multi_destination,
+    "delete-markers": build_delete_markers,
+    "two-way": build_two_way,
+}
+
+
+def build(name: str, url: str) -> dict:
+    """Builds the named extra scenario (see EXTRA_SCENARIOS) and returns what it built."""
+    if name == "classic":
+        return build_classic(url)
+    return EXTRA_SCENARIOS[name](url)

@@ -54,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--replication-delay", type=float, default=1.0, help="seconds before a PENDING object is replicated (default 1.0)")
     parser.add_argument("--faults", help="JSON file with a list of faults to inject (see world/faults.py)")
-    parser.add_argument("--scenario", choices=["classic"], help="build the classic bucket pairs before READY")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        help="build a scenario before READY: classic (the demo's bucket pairs) or a named extra one "
+        "(tag-filter, tag-routing, multi-destination, delete-markers, two-way); repeatable",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -74,11 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    url = world.start()
     if args.scenario:
         from . import scenario
 
-        world.middleware.scenario = scenario.build_classic(url)
+        unknown = [name for name in args.scenario if name != "classic" and name not in scenario.EXTRA_SCENARIOS]
+        if unknown:
+            print(f"world: unknown scenario {unknown[0]!r}", file=sys.stderr)
+            return 2
+    url = world.start()
+    for name in args.scenario or []:
+        if name == "classic":
+            world.middleware.scenario.update(scenario.build_classic(url))
+        else:
+            world.middleware.scenario.setdefault("extras", {})[name] = scenario.build(name, url)
     print(f"READY {url}", flush=True)
     while not stop.wait(0.5):
         pass

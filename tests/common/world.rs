@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const SOURCE_ACCOUNT: &str = "111111111111";
 pub const SOURCE_KEY: &str = "AKIASOURCEACCOUNT111";
 pub const DESTINATION_KEY: &str = "AKIADESTACCOUNT22222";
+/// The world verifies signatures: each access key signs with its account's secret (world/accounts.py).
+pub const SOURCE_SECRET: &str = "wJalrXUtnFEMI-do-not-log-this-secret";
+pub const DESTINATION_SECRET: &str = "Q9dXv2LmR7tYc4HkWz8NbPe3JsAf6UgK1oVrDyTx";
 pub const HEALTHY_SOURCE: &str = "acme-screenshots";
 pub const HEALTHY_DESTINATION: &str = "acme-screenshots-replica";
 pub const BROKEN_SOURCE: &str = "acme-reports";
@@ -137,7 +140,12 @@ impl World {
 
     /// SDK configuration acting as the account of `access_key` against this world.
     fn sdk_config(&self, access_key: &str) -> aws_config::SdkConfig {
-        let credentials = Credentials::new(access_key, "not-checked", None, None, "world");
+        let secret = if access_key == DESTINATION_KEY {
+            DESTINATION_SECRET
+        } else {
+            SOURCE_SECRET
+        };
+        let credentials = Credentials::new(access_key, secret, None, None, "world");
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
@@ -316,7 +324,7 @@ impl World {
             .env("AWS_ENDPOINT_URL", &self.url)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", SOURCE_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", "not-checked")
+            .env("AWS_SECRET_ACCESS_KEY", SOURCE_SECRET)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AUDITOR_DESTINATION_ROLE_ARN", AUDIT_ROLE_ARN)
             .env("AUDITOR_EXTERNAL_ID", EXTERNAL_ID)
