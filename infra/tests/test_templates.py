@@ -75,7 +75,15 @@ def test_no_wildcard_action_is_allowed(path):
 def test_auditor_role_reads_the_source_bucket_and_writes_nothing():
     role = load("auditor.yaml")["Resources"]["AuditorRole"]
     s3_actions = {a for a in role_actions(role) if a.startswith("s3:")}
-    assert s3_actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetReplicationConfiguration"}
+    # Tags: only read when a replication rule filters on them (coverage is the whole filter).
+    assert s3_actions == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:GetObjectTagging",
+        "s3:GetObjectVersionTagging",
+        "s3:ListBucket",
+        "s3:GetReplicationConfiguration",
+    }
     for statement in role_statements(role):
         if any(a.startswith("s3:") for a in as_list(statement["Action"])):
             resource = json.dumps(statement["Resource"])
