@@ -79,7 +79,7 @@ def test_every_template_alarm_is_created_with_the_templates_own_values():
         for key in ("Statistic", "ComparisonOperator", "TreatMissingData", "MetricName"):
             if key in props:
                 assert spec[key] == props[key], (logical, key)
-        if props["Namespace"] == {"Ref": "MetricsNamespace"}:
+        if props.get("Namespace") == {"Ref": "MetricsNamespace"}:
             assert spec["Namespace"] == "S3ReplicationAuditor"  # the parameter's Default
             assert spec["Dimensions"] == [{"Name": "SourceBucket", "Value": "bucket-under-test"}]
         assert spec["AlarmName"].startswith("stack-")
@@ -135,6 +135,8 @@ def test_a_failed_replication_datapoint_puts_the_failed_alarm_in_alarm_with_clou
 def test_a_single_blip_fires_a_template_alarm_only_when_the_template_says_one_datapoint_is_enough(world, logical):
     bucket, stack = f"src-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
     spec = template_alarms(bucket, stack)[logical]
+    if "Metrics" in spec:
+        pytest.skip(f"{logical} uses metric math, which the local world does not evaluate")
     create(world, [spec])
     period = spec["Period"]
     start = aligned_past_instant(period)
