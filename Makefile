@@ -6,10 +6,18 @@ STAMP := $(VENV)/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 WORLD_ARGS ?=
+# cfn-guard (AWS CloudFormation Guard), pinned, built from crates.io into .tools/ once (~7 min on
+# 2 cores; the versioned stamp skips it afterwards). The AWS Guard Rules Registry is not vendored:
+# GUARD_RULES points at a checkout (default: ../shared/guard-rules beside the repository). Without
+# it, test-infra neither installs cfn-guard nor runs the Guard checks (the tests say they skipped).
+CFN_GUARD_VERSION := 3.2.1
+CFN_GUARD_STAMP := .tools/.cfn-guard-$(CFN_GUARD_VERSION)
+GUARD_RULES ?= $(abspath $(CURDIR)/../shared/guard-rules)
+GUARD_DEPS := $(if $(wildcard $(GUARD_RULES)/rules),$(CFN_GUARD_STAMP))
 # checkov: no calls to its SaaS for guideline mappings (the checks themselves are local).
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help world test test-world test-rust test-infra lint build demo deploy lambda fuzz bench clean
+.PHONY: help world test test-world test-rust test-infra guard lint build demo deploy lambda fuzz bench clean
 
 help:
 	@echo "make demo     the auditor against the local two-account world, from upload to alert"
@@ -19,6 +27,7 @@ help:
 	@echo "make lambda   the Lambda zip with cargo lambda (x86_64; arm64 needs zig: see README, Deploy)"
 	@echo "make deploy   sam build + deploy in account A, the audit role in account B (README, Deploy)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
+	@echo "make guard    the templates against the AWS Guard Rules Registry (installs cfn-guard $(CFN_GUARD_VERSION))"
 	@echo "make fuzz     libFuzzer on the event decoder for FUZZ_SECONDS (default 600)"
 	@echo "make bench    the Rust auditor vs a boto3 baseline; exits 1 when a budget is missed"
 
@@ -40,10 +49,17 @@ world: $(STAMP)
 test-world: $(STAMP)
 	$(PY) -m pytest world/tests -q -p no:cacheprovider
 
-test-infra: $(INFRA_STAMP)
+test-infra: $(INFRA_STAMP) $(GUARD_DEPS)
 	$(INFRA_VENV)/bin/cfn-lint infra/*.yaml
 	$(CHECKOV_ENV) $(INFRA_VENV)/bin/checkov -d infra --framework cloudformation --quiet --compact --skip-download
-	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
+	GUARD_RULES=$(GUARD_RULES) $(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
+
+$(CFN_GUARD_STAMP):
+	cargo install cfn-guard --locked --version $(CFN_GUARD_VERSION) --root $(CURDIR)/.tools
+	touch $@
+
+guard: $(INFRA_STAMP) $(CFN_GUARD_STAMP)
+	GUARD_RULES=$(GUARD_RULES) $(INFRA_VENV)/bin/python -m pytest infra/tests/test_guard.py -q -p no:cacheprovider -rs
 
 test-rust: $(STAMP)
 	cargo test --locked

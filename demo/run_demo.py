@@ -239,11 +239,30 @@ def main() -> int:
 
         heading("Alerts sent to SNS (read back from the topic's SQS subscription)")
         show_alerts(url)
+
+        show_alarm_board(url)
     finally:
         world.terminate()
         world.wait(timeout=10)
         heading("Local world stopped")
     return 0
+
+
+def show_alarm_board(url: str) -> None:
+    """The alarms of infra/auditor.yaml (one stack per source bucket), evaluated now by the world."""
+    import urllib.request
+
+    heading("Alarm board (CloudWatch alarms from infra/auditor.yaml, evaluated by the world now)")
+    with urllib.request.urlopen(url + "/_world/alarms?evaluate=1", timeout=30) as response:
+        board = json.loads(response.read())
+    order = {"ALARM": 0, "INSUFFICIENT_DATA": 1, "OK": 2}
+    for entry in sorted(board, key=lambda e: (order.get(e["state"], 3), e["name"])):
+        print(f"  {entry['state']:<18}{entry['name']}")
+        if entry["state"] != "OK":
+            print(textwrap.fill(entry["reason"], 100, initial_indent="      ", subsequent_indent="      "))
+            print(textwrap.fill(entry["description"] or "", 100, initial_indent="      ", subsequent_indent="      "))
+    firing = sum(1 for e in board if e["state"] == "ALARM")
+    print(f"  {firing} of {len(board)} alarms in ALARM")
 
 
 def urllib_drain(url: str) -> None:

@@ -15,7 +15,8 @@
   benchmarks can count API calls at the server.
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
   credentials sts:AssumeRole issued, bulk object creation for benchmarks, building the named
-  extra scenarios with `POST /_world/scenario/<name>`).
+  extra scenarios with `POST /_world/scenario/<name>`, the alarm board and Embedded Metric Format
+  ingestion — see `alarms.py`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from werkzeug.wsgi import get_input_stream
 from xml.sax.saxutils import escape
 
 from . import sigv4
-from .accounts import ACCOUNT_BY_ACCESS_KEY
+from .accounts import ACCOUNT_BY_ACCESS_KEY, REGION, SOURCE
+from .alarms import AlarmEvaluator, ingest_emf
 from .engine import ReplicationEngine
 from .faults import FaultError, Faults
 
@@ -265,12 +267,25 @@ def _bucket_owner(bucket: str | None) -> str | None:
     return location[1] if location else None
 
 
+def _instant(text: str) -> float:
+    import datetime
+
+    try:
+        return float(text)
+    except ValueError:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed.timestamp()
+
+
 class WorldMiddleware:
     def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
         self.app = app
         self.engine = engine
         self.faults = faults
         self.scenario = scenario or {}
+        self.alarms = AlarmEvaluator()
         self._stats: Counter = Counter()
         self._stats_lock = threading.Lock()
 
@@ -421,6 +436,23 @@ class WorldMiddleware:
                 for role in backend.assumed_roles
             ]
             return _json(start_response, issued)
+        if path == "/_world/alarms":
+            # The alarm board; `evaluate=1` evaluates every alarm first, at `now` (epoch seconds
+            # or ISO 8601; default: the current time), so tests can place datapoints in periods.
+            prefix = query.get("prefix", "")
+            if query.get("evaluate") in ("1", "true"):
+                try:
+                    now = _instant(query["now"]) if "now" in query else None
+                except ValueError as error:
+                    return _json(start_response, {"error": f"now: {error}"}, "400 Bad Request")
+                return _json(start_response, self.alarms.evaluate(now, prefix))
+            return _json(start_response, self.alarms.board(prefix))
+        if path == "/_world/emf" and method == "POST":
+            # Embedded Metric Format log lines, as CloudWatch Logs would turn them into metrics
+            # for the account (default: the source account) that wrote them.
+            backend = self.alarms.backend(query.get("account", SOURCE.account_id), query.get("region", REGION))
+            result = ingest_emf(backend, _buffer_body(environ).decode("utf-8", "replace"))
+            return _json(start_response, result, "400 Bad Request" if result["rejected"] else "200 OK")
         if path == "/_world/replication":
             if "bucket" not in query or "key" not in query:
                 return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")

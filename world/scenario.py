@@ -8,8 +8,9 @@ policy, a replication role in A, one rule for all objects with ownership changed
            (DstPutObjectNotPermitted). (The how-to author's other mistake, the source bucket's
            name as principal, AWS refuses when the policy is saved: `howto_author_policy`.)
 Plus what the auditor needs: its read-only audit role in B, an SNS alert topic in A whose messages
-land in an SQS inbox (so alerts can be read back), and an SQS queue in A that receives the source
-buckets' "object created" and "replication failed" notifications.
+land in an SQS inbox (so alerts can be read back), an SQS queue in A that receives the source
+buckets' "object created" and "replication failed" notifications, and the CloudWatch alarms of
+infra/auditor.yaml, one auditor stack per source bucket, read from the template (`alarms.py`).
 
 Named extra scenarios (`build(name, url)`, or `POST /_world/scenario/<name>` on a running world)
 add what real setups have — tag filters, tag routing, several destination accounts, delete-marker
@@ -19,12 +20,14 @@ replication, two-way replication — notifying the same auditor event queue; see
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 from botocore.config import Config
 
 from botocore.exceptions import ClientError
 
+from . import alarms
 from .accounts import DESTINATION, REGION, SOURCE, THIRD, Account
 
 HEALTHY_SOURCE = "acme-screenshots"
@@ -38,6 +41,11 @@ EXTERNAL_ID = "replication-auditor-local"
 ALERT_TOPIC = "replication-auditor-alerts"
 ALERT_INBOX = "replication-auditor-alerts-inbox"
 EVENT_QUEUE = "replication-auditor-events"
+AUDITOR_TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "infra", "auditor.yaml")
+
+
+def auditor_stack_name(source_bucket: str) -> str:
+    return f"auditor-{source_bucket}"
 
 
 def client(service: str, url: str, account: Account):
@@ -143,6 +151,30 @@ def create_pair(url: str, source: str, destination: str, role_arn: str, policy_p
     )
 
 
+def create_auditor_alarms(url: str, pairs: dict[str, str], topic_arn: str) -> list[str]:
+    """The alarms infra/auditor.yaml would create for each source bucket, via PutMetricAlarm."""
+    cloudwatch = client("cloudwatch", url, SOURCE)
+    names = []
+    for source, destination in pairs.items():
+        specs = alarms.alarms_from_template(
+            AUDITOR_TEMPLATE,
+            {
+                "SourceBucketName": source,
+                "DestinationBucketName": destination,
+                "DestinationAccountId": DESTINATION.account_id,
+                "ExternalId": EXTERNAL_ID,
+            },
+            stack_name=auditor_stack_name(source),
+            account_id=SOURCE.account_id,
+            region=REGION,
+            physical_ids={"AlertTopic": topic_arn},
+        )
+        for spec in specs:
+            cloudwatch.put_metric_alarm(**spec)
+            names.append(spec["AlarmName"])
+    return names
+
+
 def build_classic(url: str) -> dict:
     """Builds both pairs and the auditor's surroundings; returns their names for callers."""
     role_arn = create_replication_role(url)
@@ -182,8 +214,10 @@ def build_classic(url: str) -> dict:
                 ]
             },
         )
+    alarm_names = create_auditor_alarms(url, {HEALTHY_SOURCE: HEALTHY_DESTINATION, BROKEN_SOURCE: BROKEN_DESTINATION}, topic_arn)
     return {
         "url": url,
+        "alarms": alarm_names,
         "source_account": SOURCE.account_id,
         "destination_account": DESTINATION.account_id,
         "healthy": {"source": HEALTHY_SOURCE, "destination": HEALTHY_DESTINATION},

@@ -25,7 +25,7 @@ from .middleware import WorldMiddleware
 class World:
     """One running world. `start()` returns its URL; `stop()` shuts it down."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, replication_delay: float = 1.0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, replication_delay: float = 1.0, alarm_interval: float = 0.0):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the local world only listens on loopback")
         self.faults = Faults()
@@ -37,13 +37,27 @@ class World:
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="world-http", daemon=True)
         self.url = f"http://{host}:{self._server.server_port}"
+        # CloudWatch evaluates alarms about once a minute; 0 = only on request (`/_world/alarms?evaluate=1`).
+        self.alarm_interval = alarm_interval
+        self._stopping = threading.Event()
+        self._alarm_thread = threading.Thread(target=self._evaluate_alarms, name="world-alarms", daemon=True)
 
     def start(self) -> str:
         self.engine.start()
         self._thread.start()
+        if self.alarm_interval > 0:
+            self._alarm_thread.start()
         return self.url
 
+    def _evaluate_alarms(self) -> None:
+        while not self._stopping.wait(self.alarm_interval):
+            try:
+                self.middleware.alarms.evaluate()
+            except Exception:  # noqa: BLE001 - a bad alarm must not stop the world; the board shows it
+                logging.getLogger("world").exception("alarm evaluation failed")
+
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self.engine.stop()
@@ -57,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         action="append",
-        help="build a scenario before READY: classic (the demo's bucket pairs) or a named extra one "
-        "(tag-filter, tag-routing, multi-destination, delete-markers, two-way); repeatable",
+        help="build a scenario before READY: classic (the demo's bucket pairs and their alarms from "
+        "infra/auditor.yaml) or a named extra one (tag-filter, tag-routing, multi-destination, "
+        "delete-markers, two-way); repeatable",
+    )
+    parser.add_argument(
+        "--alarm-interval", type=float, default=60.0,
+        help="seconds between CloudWatch alarm evaluations (default 60, like CloudWatch; 0 = only on GET /_world/alarms?evaluate=1)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
@@ -67,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    world = World(port=args.port, replication_delay=args.replication_delay)
+    world = World(port=args.port, replication_delay=args.replication_delay, alarm_interval=args.alarm_interval)
     if args.faults:
         try:
             with open(args.faults, encoding="utf-8") as handle:

@@ -50,7 +50,7 @@ def start_world(*args: str) -> RunningWorld:
 
 @pytest.fixture(scope="session")
 def world():
-    running = start_world("--scenario", "classic", "--replication-delay", "0.2")
+    running = start_world("--scenario", "classic", "--replication-delay", "0.2", "--alarm-interval", "0")
     yield running
     assert running.stop() == 0
 
