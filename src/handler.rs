@@ -299,7 +299,61 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
     }
 
+    /// One look at an object. The cheapest proof comes first: with the event's version id, the
+    /// destinations are HEADed before the source, and a replica found in every one of them
+    /// proves the replication (one HEAD per healthy object); the source is HEADed only when
+    /// some replica is absent (PENDING, FAILED, no status, gone) — its answers are reused.
     async fn audit_once(&self, object: &ObjectRef, invocation: &Invocation) -> Vec<Finding> {
+        let mut replicas: HashMap<String, Probe> = HashMap::new();
+        if let Some(version_id) = object.version_id.as_deref() {
+            if let Ok((destinations, _)) = self.plan(object, &Probe::NotAsked).await {
+                let heads = destinations.iter().map(|destination| {
+                    invocation.head_destination(
+                        &self.probe,
+                        destination,
+                        &object.key,
+                        Some(version_id),
+                    )
+                });
+                let found = futures::future::join_all(heads).await;
+                // A replica proves replication only as a REPLICA: a copy with another status
+                // is the original (this object is then itself the replica: two-way setups).
+                let proven = !destinations.is_empty()
+                    && !self.config.verify_current_version
+                    && found.iter().all(|probe| match probe {
+                        Probe::Found(facts) => {
+                            facts.replication_status == Some(ReplicationStatus::Replica)
+                        }
+                        Probe::DeleteMarker(_) => true,
+                        _ => false,
+                    });
+                if proven {
+                    let now = Utc::now();
+                    return destinations
+                        .iter()
+                        .zip(&found)
+                        .map(|(destination, replica)| {
+                            let input = AuditInput {
+                                object,
+                                source: &Probe::NotAsked,
+                                destination: Some(destination),
+                                replica: Some(replica),
+                                current: None,
+                                coverage: RuleCoverage::Covered,
+                                now,
+                            };
+                            decide(&input, &self.policy)
+                        })
+                        .collect();
+                }
+                replicas = destinations
+                    .into_iter()
+                    .map(|d| d.bucket)
+                    .zip(found)
+                    .collect();
+            }
+        }
+
         let source = self
             .probe
             .head_source(&object.bucket, &object.key, object.version_id.as_deref())
@@ -341,16 +395,30 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             };
             return vec![decide(&input, &self.policy)];
         }
+        let asked_already = version_id == object.version_id;
         let checks = destinations.iter().map(|destination| {
             let version_id = version_id.clone();
             let ask = replicating || object.failure_for(&destination.bucket).is_some();
+            let known = asked_already
+                .then(|| replicas.get(&destination.bucket).cloned())
+                .flatten();
             async move {
                 if !ask {
                     return (None, None);
                 }
-                let replica = invocation
-                    .head_destination(&self.probe, destination, &object.key, version_id.as_deref())
-                    .await;
+                let replica = match known {
+                    Some(replica) => replica,
+                    None => {
+                        invocation
+                            .head_destination(
+                                &self.probe,
+                                destination,
+                                &object.key,
+                                version_id.as_deref(),
+                            )
+                            .await
+                    }
+                };
                 let current =
                     if self.config.verify_current_version && matches!(replica, Probe::Found(_)) {
                         Some(
@@ -403,6 +471,8 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let (has_status, delete_marker) = match source {
             Probe::Found(facts) => (facts.replication_status.is_some(), false),
             Probe::DeleteMarker(_) => (false, true),
+            // Planning before the source HEAD: where would a replicating version be?
+            Probe::NotAsked => (true, object.is_delete_marker()),
             _ => (false, object.is_delete_marker()),
         };
         let needs_rules = object.origin != Origin::Replication || destinations.is_empty();
@@ -410,7 +480,10 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             add_destination(&mut destinations, Destination::new(bucket, None));
             return Ok((destinations, RuleCoverage::Unknown));
         }
-        let source_exists = matches!(source, Probe::Found(_) | Probe::DeleteMarker(_));
+        let source_exists = matches!(
+            source,
+            Probe::Found(_) | Probe::DeleteMarker(_) | Probe::NotAsked
+        );
         let rules = match self.rules(&object.bucket).await {
             Ok(rules) => rules,
             // The rules only add accounts and coverage here: judge without them.

@@ -271,6 +271,9 @@ pub enum Probe {
     /// `x-amz-delete-marker: true` on a HEAD of the current version), with its version id.
     DeleteMarker(Option<String>),
     Failed(ProbeError),
+    /// Not asked: a replica found by the event's version id already proved the replication,
+    /// so the source was not HEADed.
+    NotAsked,
 }
 
 /// Verdict per (object version, destination): see `docs/verdicts.md` for when each applies.

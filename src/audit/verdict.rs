@@ -164,6 +164,12 @@ fn verdict_and_detail(
         },
         // 2. S3 said replication to this destination failed, and the version is not there.
         _ if failure.is_some() => (Verdict::Failed, failed_detail(failure, delete_marker)),
+        // (The source is only left unasked when row 1 applies.)
+        (Probe::NotAsked, _, _) => (
+            Verdict::Error,
+            Detail::new("The source was not checked, so the version cannot be judged.")
+                .fix("This is an auditor bug: please report it."),
+        ),
         // 3. The source could not be read.
         (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
         // 4. The source version is gone.
