@@ -85,6 +85,8 @@ pub struct Config {
     pub destination_bucket: Option<String>,
     pub metrics_namespace: String,
     pub metrics_mode: MetricsMode,
+    /// Whether `AUDITOR_METRICS_MODE` was set (else Lambda defaults to EMF, the CLI to CloudWatch).
+    pub metrics_mode_set: bool,
     pub alert_topic_arn: Option<String>,
     pub late_after: Duration,
     pub pending_wait: Duration,
@@ -107,6 +109,7 @@ impl Default for Config {
             destination_bucket: None,
             metrics_namespace: DEFAULT_NAMESPACE.into(),
             metrics_mode: MetricsMode::CloudWatch,
+            metrics_mode_set: false,
             alert_topic_arn: None,
             late_after: Duration::from_secs(DEFAULT_LATE_AFTER_SECONDS),
             pending_wait: Duration::from_secs(DEFAULT_PENDING_WAIT_SECONDS),
@@ -142,6 +145,23 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The configuration as the Lambda function runs it:
+    /// - a PENDING object is handed back to SQS at once, never waited for: sleeping inside an
+    ///   invocation is billed, SQS redelivery (the queue's visibility timeout) is not;
+    /// - metrics as Embedded Metric Format lines unless `AUDITOR_METRICS_MODE` says otherwise:
+    ///   no API call, no IAM permission, CloudWatch Logs extracts them.
+    pub fn inside_lambda(self) -> Self {
+        Self {
+            pending_wait: Duration::ZERO,
+            metrics_mode: if self.metrics_mode_set {
+                self.metrics_mode
+            } else {
+                MetricsMode::Emf
+            },
+            ..self
+        }
+    }
+
     /// Every audit role to assume: the default one and the per-account ones.
     pub fn destination_roles(&self) -> impl Iterator<Item = &str> {
         self.destination_role_arn
@@ -223,6 +243,7 @@ impl Config {
         if metrics_namespace.starts_with("AWS/") || metrics_namespace.len() > 255 {
             problems.push(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: namespaces starting with AWS/ are reserved and the limit is 255 characters"));
         }
+        let metrics_mode_set = get(METRICS_MODE).is_some();
         let metrics_mode = match get(METRICS_MODE).as_deref() {
             None | Some("cloudwatch") => MetricsMode::CloudWatch,
             Some("emf") => MetricsMode::Emf,
@@ -323,6 +344,7 @@ impl Config {
             destination_bucket,
             metrics_namespace,
             metrics_mode,
+            metrics_mode_set,
             alert_topic_arn,
             late_after,
             pending_wait,
@@ -460,6 +482,24 @@ mod tests {
         assert_eq!(config.log_keys, LogKeys::Hash);
         let error = load(&[(SOURCE_BUCKETS, "ok-bucket,Not_OK"), (LOG_KEYS, "rot13")]).unwrap_err();
         assert_eq!(error.problems.len(), 2, "{error}");
+    }
+
+    #[test]
+    fn inside_lambda_nothing_sleeps_and_metrics_default_to_emf() {
+        let lambda = load(&[(PENDING_WAIT_SECONDS, "10")])
+            .unwrap()
+            .inside_lambda();
+        assert_eq!(lambda.pending_wait, Duration::ZERO);
+        assert_eq!(lambda.metrics_mode, MetricsMode::Emf);
+        let chosen = load(&[(METRICS_MODE, "cloudwatch")])
+            .unwrap()
+            .inside_lambda();
+        assert_eq!(chosen.metrics_mode, MetricsMode::CloudWatch);
+        assert_eq!(
+            load(&[]).unwrap().metrics_mode,
+            MetricsMode::CloudWatch,
+            "CLI default"
+        );
     }
 
     #[test]

@@ -42,12 +42,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 pub enum HandlerError {
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error("the response could not be serialised: {0}")]
+    Response(serde_json::Error),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(error: HandlerError) -> Self {
         let error_type = match &error {
             HandlerError::Event(_) => "UnrecognisedEvent",
+            HandlerError::Response(_) => "ResponseNotSerialisable",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),

@@ -68,7 +68,7 @@ fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
 
 async fn serve_lambda() -> ExitCode {
     let config = match Config::from_env() {
-        Ok(config) => config,
+        Ok(config) => config.inside_lambda(),
         Err(error) => {
             tracing::error!(error = %error, "invalid configuration; the function cannot start");
             return ExitCode::from(2);
@@ -81,9 +81,9 @@ async fn serve_lambda() -> ExitCode {
         async move {
             let deadline = deadline_instant(event.context.deadline);
             let report = auditor.handle(&event.payload, Some(deadline)).await?;
-            Ok::<_, crate::handler::HandlerError>(
-                serde_json::to_value(report).unwrap_or(Value::Null),
-            )
+            // A response that cannot be serialised fails the invocation (SQS then retries the
+            // batch); answering `null` would tell SQS that every message succeeded.
+            serde_json::to_value(report).map_err(crate::handler::HandlerError::Response)
         }
     }))
     .await;

@@ -141,14 +141,28 @@ def test_sqs_trigger_reports_batch_item_failures_and_has_a_dead_letter_queue():
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
 
 
-def test_default_redelivery_rechecks_pending_objects_until_they_are_late():
+def test_default_redelivery_rechecks_pending_objects_until_they_are_late_with_room_for_retries():
     params = load("auditor.yaml")["Parameters"]
+    delay = params["QueueDelaySeconds"]["Default"]
     visibility = params["QueueVisibilityTimeoutSeconds"]["Default"]
     receives = params["MaxReceiveCount"]["Default"]
     late_after = params["LateAfterSeconds"]["Default"]
     timeout = params["FunctionTimeoutSeconds"]["Default"]
     assert visibility >= 6 * timeout, "AWS: visibility timeout at least 6x the function timeout"
-    assert receives * visibility >= late_after + visibility, "a PENDING object must be seen again after the SLA"
+    # Delivery k (1-based) happens at delay + (k - 1) * visibility.
+    first_past_sla = -(-(late_after - delay) // visibility) + 1
+    assert delay + (first_past_sla - 1) * visibility >= late_after
+    assert receives >= first_past_sla + 3, "a PENDING object is seen after the SLA, with 3 deliveries to spare"
+
+
+def test_concurrency_is_bounded_on_the_event_source_mapping_not_by_reserved_concurrency():
+    function = load("auditor.yaml")["Resources"]["AuditorFunction"]["Properties"]
+    assert "ReservedConcurrentExecutions" not in function
+    [queue_event] = [e for e in function["Events"].values() if e["Type"] == "SQS"]
+    assert queue_event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaximumConcurrency"}}
+    env = function["Environment"]["Variables"]
+    assert "AUDITOR_PENDING_WAIT_SECONDS" not in env, "the function never sleeps on PENDING objects"
+    assert env["AUDITOR_MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
 
 
 def test_alarms_notify_the_topic_and_treat_missing_data_as_ok():
