@@ -1,9 +1,14 @@
 """The baseline: a straightforward boto3 replication auditor, the Python a competent team would
 write for the same job — module-level clients reused across invocations, one AssumeRole per
-container, a thread pool for the HEADs, one PutMetricData, one SNS message. Same environment
-variables as the Rust auditor (the subset it needs). Used only by `make bench`.
+container, a thread pool, for each object the source HEAD then the destination HEAD, a PENDING
+object re-checked every second inside the invocation (up to AUDITOR_PENDING_WAIT_SECONDS,
+default 10), one PutMetricData per invocation, one SNS message. Same environment variables as
+the Rust auditor (the subset it needs). Used only by `make bench`.
 
-    python benches/baseline_auditor.py EVENT.json   # prints the JSON report, like `invoke`
+    python benches/baseline_auditor.py EVENT.json        # prints the JSON report, like `invoke`
+    python benches/baseline_auditor.py --batches FILE    # one warm container: every event in the
+                                                         # JSON list FILE, one invocation each;
+                                                         # prints per-invocation wall and CPU
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
@@ -29,6 +35,7 @@ CLOUDWATCH = boto3.client("cloudwatch", config=CONFIG)
 SNS = boto3.client("sns", config=CONFIG)
 NAMESPACE = os.environ.get("AUDITOR_METRICS_NAMESPACE", "S3ReplicationAuditorBaseline")
 LATE_AFTER = int(os.environ.get("AUDITOR_LATE_AFTER_SECONDS", "900"))
+PENDING_WAIT = float(os.environ.get("AUDITOR_PENDING_WAIT_SECONDS", "10"))
 _destination_s3 = None
 _destination_lock = threading.Lock()
 _rules: dict[str, list] = {}
@@ -106,6 +113,11 @@ def head(client, bucket, key, version):
 def audit(obj):
     bucket, key, version = obj
     source, code = head(S3, bucket, key, version)
+    waited = 0.0
+    while source is not None and source.get("ReplicationStatus") == "PENDING" and waited < PENDING_WAIT:
+        time.sleep(1.0)
+        waited += 1.0
+        source, code = head(S3, bucket, key, version)
     if source is None:
         return [{"source_bucket": bucket, "key": key, "verdict": "source_gone" if code == 404 else "error"}]
     status = source.get("ReplicationStatus")
@@ -149,5 +161,15 @@ def handler(event, context=None):
 
 
 if __name__ == "__main__":
-    with open(sys.argv[1], encoding="utf-8") as handle:
-        print(json.dumps(handler(json.load(handle))))
+    if sys.argv[1] == "--batches":
+        with open(sys.argv[2], encoding="utf-8") as handle:
+            batches = json.load(handle)
+        runs = []
+        for event in batches:
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = handler(event)
+            runs.append({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "counts": report["counts"]})
+        print(json.dumps(runs))
+    else:
+        with open(sys.argv[1], encoding="utf-8") as handle:
+            print(json.dumps(handler(json.load(handle))))

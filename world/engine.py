@@ -409,7 +409,7 @@ class ReplicationEngine:
             if not delete_marker:
                 setattr(key, STATUS_ATTRIBUTE, PENDING)
             job = _Job(
-                due=time.monotonic() + self.delay,
+                due=time.monotonic() + self.delay + self.faults.replication_delay(bucket, key.name),
                 seq=next(self._seq),
                 account_id=account_id,
                 bucket=bucket,

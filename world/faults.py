@@ -18,6 +18,8 @@ Replication faults apply to object versions (not to delete markers), per destina
                             written
   delete_replica            the replica is written, then that version is deleted again in the
                             destination (someone deleted it there after replication)
+  delay                     the version waits `seconds` longer before it is replicated (large
+                            objects, a busy destination): PENDING, then replicated as usual
 There is no fault that alters a replica's body: S3 never rewrites a stored version, so a HEAD by
 version id finds the replica as it was replicated, or nothing.
   throttle                  the first `count` matching requests are throttled (S3: `503 SlowDown`,
@@ -35,7 +37,8 @@ import threading
 
 REPLICATION_FAULTS = ("stay_pending", "fail", "complete_without_replica", "delete_replica")
 REQUEST_FAULTS = ("throttle", "deny", "unavailable")
-KINDS = REPLICATION_FAULTS + REQUEST_FAULTS
+SCHEDULING_FAULTS = ("delay",)
+KINDS = REPLICATION_FAULTS + REQUEST_FAULTS + SCHEDULING_FAULTS
 
 
 class FaultError(ValueError):
@@ -48,7 +51,7 @@ def _validate(raw: dict) -> dict:
     kind = raw.get("fault")
     if kind not in KINDS:
         raise FaultError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
-    unknown = set(raw) - {"fault", "bucket", "key_regex", "operation", "count", "destination"}
+    unknown = set(raw) - {"fault", "bucket", "key_regex", "operation", "count", "destination", "seconds"}
     if unknown:
         raise FaultError(f"unknown fault fields {sorted(unknown)}")
     fault = dict(raw)
@@ -58,6 +61,10 @@ def _validate(raw: dict) -> dict:
         raise FaultError(f"key_regex {raw.get('key_regex')!r} is not a regular expression: {error}") from error
     if "destination" in raw and (kind not in REPLICATION_FAULTS or not isinstance(raw["destination"], str)):
         raise FaultError("`destination` (a bucket name) applies to replication faults only")
+    if kind == "delay" and not (isinstance(raw.get("seconds"), (int, float)) and raw["seconds"] >= 0):
+        raise FaultError("a delay fault needs `seconds`, a number >= 0")
+    if kind != "delay" and "seconds" in raw:
+        raise FaultError("`seconds` applies to delay faults only")
     if kind == "throttle" and "count" not in raw:
         raise FaultError("a throttle fault needs a positive integer `count`")
     if kind in REQUEST_FAULTS:
@@ -107,6 +114,14 @@ class Faults:
                     continue
                 return fault["fault"]
         return None
+
+    def replication_delay(self, bucket: str, key: str) -> float:
+        """Extra seconds before `bucket`/`key` is replicated (the first matching delay fault)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault["fault"] == "delay" and self._matches(fault, bucket, key):
+                    return float(fault["seconds"])
+        return 0.0
 
     def take_request_fault(self, service: str, operation: str, bucket: str | None, key: str | None) -> str | None:
         """The request fault to answer with; uses up one of its `count` (-1 never runs out)."""

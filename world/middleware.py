@@ -25,6 +25,7 @@ import io
 import json
 import re
 import threading
+import time
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -286,6 +287,9 @@ class WorldMiddleware:
         self.faults = faults
         self.scenario = scenario or {}
         self.alarms = AlarmEvaluator()
+        # Seconds each request to a service waits before it is answered (`--latency`), so that
+        # durations measured against the world look like AWS's (moto answers in ~5 ms).
+        self.latency: dict[str, float] = {}
         self._stats: Counter = Counter()
         self._stats_lock = threading.Lock()
 
@@ -293,6 +297,8 @@ class WorldMiddleware:
         if environ.get("PATH_INFO", "").startswith("/_world/"):
             return self._control(environ, start_response)
         access_key, service = _credential(environ)
+        if self.latency.get(service or ""):
+            time.sleep(self.latency[service])
         signed = sigv4.signed_request(environ)
         if signed is not None:
             known = sigv4.secret_for(signed.access_key_id)
@@ -418,6 +424,15 @@ class WorldMiddleware:
             finally:
                 self.engine.request_finished()
             return _json(start_response, created)
+        if path == "/_world/latency":
+            # Per-service answer delays (seconds), as `--latency`: GET shows, POST replaces.
+            if method == "POST":
+                try:
+                    latency = json.loads(_buffer_body(environ) or b"{}")
+                    self.latency = {str(k): float(v) for k, v in latency.items()}
+                except (ValueError, AttributeError) as error:
+                    return _json(start_response, {"error": f"expected {{service: seconds}}: {error}"}, "400 Bad Request")
+            return _json(start_response, self.latency)
         if path == "/_world/issued-credentials":
             # What sts:AssumeRole handed out, so tests can prove no secret reaches a log.
             from moto.sts.models import sts_backends

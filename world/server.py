@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         "--alarm-interval", type=float, default=60.0,
         help="seconds between CloudWatch alarm evaluations (default 60, like CloudWatch; 0 = only on GET /_world/alarms?evaluate=1)",
     )
+    parser.add_argument(
+        "--latency",
+        default="",
+        help="per-service answer delay, e.g. s3=0.015,sts=0.03 (seconds; default none): durations like AWS's",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -87,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     world = World(port=args.port, replication_delay=args.replication_delay, alarm_interval=args.alarm_interval)
+    try:
+        world.middleware.latency = {
+            service: float(seconds)
+            for service, seconds in (pair.split("=", 1) for pair in args.latency.split(",") if pair.strip())
+        }
+    except ValueError:
+        print(f"world: --latency {args.latency!r}: expected service=seconds pairs, e.g. s3=0.015,sts=0.03", file=sys.stderr)
+        return 2
     if args.faults:
         try:
             with open(args.faults, encoding="utf-8") as handle:
