@@ -33,7 +33,7 @@ from werkzeug.wsgi import get_input_stream
 
 from xml.sax.saxutils import escape
 
-from . import sigv4
+from . import cloudwatch_cbor, sigv4
 from .accounts import ACCOUNT_BY_ACCESS_KEY, REGION, SOURCE
 from .alarms import AlarmEvaluator, ingest_emf
 from .engine import ReplicationEngine
@@ -121,6 +121,8 @@ def _buffer_body(environ) -> bytes:
 
 
 def _query_operation(environ) -> str:
+    if cloudwatch_cbor.is_cbor_request(environ):
+        return environ["PATH_INFO"].rsplit("/", 1)[-1]
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.rsplit(".", 1)[-1]
@@ -323,6 +325,14 @@ class WorldMiddleware:
         fault = self.faults.take_request_fault(service or "unsigned", operation, bucket, key)
         if fault:
             return fault_response(start_response, fault, service or "unsigned", method)
+        if cloudwatch_cbor.answers(environ):
+            return cloudwatch_cbor.handle(
+                environ,
+                start_response,
+                _buffer_body(environ),
+                account.account_id if account else SOURCE.account_id,
+                (signed.region if signed is not None else None) or REGION,
+            )
         if service == "s3":
             expected_owner = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
             owner = _bucket_owner(bucket)
