@@ -21,6 +21,9 @@ use tokio::time::Instant;
     about = "Audits S3 cross-account replication object by object."
 )]
 struct Cli {
+    /// More log lines on stderr: -v for info, -vv for debug (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }

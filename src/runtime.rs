@@ -16,20 +16,24 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 const DEFAULT_LOG_FILTER: &str =
     "info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,lambda_runtime=warn";
+/// The command line without `-v`: what a person must act on.
+const CLI_LOG_FILTER: &str = "warn";
 
 pub fn main() -> ExitCode {
-    let (filter, filter_problem) = log_filter(std::env::var("RUST_LOG").ok());
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_ansi(false)
-                .with_writer(std::io::stderr),
+    let inside_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let logging = if inside_lambda {
+        LogSetup::lambda(
+            std::env::var("AWS_LAMBDA_LOG_LEVEL").ok(),
+            std::env::var("AWS_LAMBDA_LOG_FORMAT").ok(),
+            std::env::var("RUST_LOG").ok(),
         )
-        .with(filter)
-        .init();
-    if let Some(problem) = filter_problem {
-        tracing::warn!(problem = %problem, "RUST_LOG not understood; using the default log levels");
+    } else {
+        LogSetup::cli(verbosity(std::env::args()), std::env::var("RUST_LOG").ok())
+    };
+    let problem = logging.problem.clone();
+    logging.install();
+    if let Some(problem) = problem {
+        tracing::warn!(problem = %problem, "log level not understood; using the default log levels");
     }
     // One thread: the work is waiting on HTTP, a Lambda at 128 MB has a fraction of one vCPU,
     // and a single-threaded scheduler costs less CPU per request than work stealing.
@@ -43,17 +47,101 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if inside_lambda {
         runtime.block_on(serve_lambda())
     } else {
         runtime.block_on(crate::cli::run(std::env::args_os()))
     }
 }
 
+/// How the process logs: JSON for Lambda (CloudWatch Logs), readable text for a person at a
+/// terminal; always on stderr (stdout carries the CLI's report and Lambda's EMF lines).
+struct LogSetup {
+    filter: Targets,
+    json: bool,
+    problem: Option<String>,
+}
+
+impl LogSetup {
+    /// Lambda's advanced logging controls, as `lambda_runtime`'s own tracing setup reads them:
+    /// `AWS_LAMBDA_LOG_LEVEL` (the function's application log level) wins over `RUST_LOG`;
+    /// `AWS_LAMBDA_LOG_FORMAT=Text` gives plain text, JSON otherwise.
+    fn lambda(level: Option<String>, format: Option<String>, rust_log: Option<String>) -> Self {
+        let json = !format.is_some_and(|f| f.eq_ignore_ascii_case("text"));
+        let level = level.filter(|l| !l.trim().is_empty()).map(|l| {
+            // Lambda's levels include FATAL, which tracing calls ERROR.
+            let l = l.trim().to_ascii_lowercase();
+            let l = if l == "fatal" { "error".to_string() } else { l };
+            format!(
+                "{l},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,lambda_runtime=warn"
+            )
+        });
+        let (filter, problem) = log_filter(level.or(rust_log), DEFAULT_LOG_FILTER);
+        Self {
+            filter,
+            json,
+            problem,
+        }
+    }
+
+    /// A person at a terminal: warnings and errors only, readable, unless asked for more with
+    /// `-v` (info), `-vv` (debug) or `RUST_LOG`.
+    fn cli(verbosity: u8, rust_log: Option<String>) -> Self {
+        let default = match verbosity {
+            0 => CLI_LOG_FILTER,
+            1 => DEFAULT_LOG_FILTER,
+            _ => "debug,aws_smithy_runtime=info,hyper=info",
+        };
+        let (filter, problem) = log_filter(rust_log, default);
+        Self {
+            filter,
+            json: false,
+            problem,
+        }
+    }
+
+    fn install(self) {
+        let registry = tracing_subscriber::registry().with(self.filter);
+        if self.json {
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_ansi(false)
+                        .with_writer(std::io::stderr),
+                )
+                .init();
+        } else {
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_target(false)
+                        .with_writer(std::io::stderr),
+                )
+                .init();
+        }
+    }
+}
+
+/// How many `-v` the command line asks for (`-v`, `-vv`, `--verbose`).
+fn verbosity(args: impl IntoIterator<Item = String>) -> u8 {
+    args.into_iter()
+        .skip(1)
+        .map(|arg| match arg.as_str() {
+            "--verbose" => 1,
+            short if short.starts_with("-v") && short[1..].chars().all(|c| c == 'v') => {
+                short.len() as u8 - 1
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
 /// `RUST_LOG` as `level` and `target=level` pairs (e.g. `debug,aws_config=info`).
-fn log_filter(rust_log: Option<String>) -> (Targets, Option<String>) {
+fn log_filter(rust_log: Option<String>, default_filter: &str) -> (Targets, Option<String>) {
     let default = || {
-        DEFAULT_LOG_FILTER
+        default_filter
             .parse::<Targets>()
             .expect("the default log filter parses")
     };
@@ -83,7 +171,9 @@ async fn serve_lambda() -> ExitCode {
             let report = auditor.handle(&event.payload, Some(deadline)).await?;
             // A response that cannot be serialised fails the invocation (SQS then retries the
             // batch); answering `null` would tell SQS that every message succeeded.
-            serde_json::to_value(report).map_err(crate::handler::HandlerError::Response)
+            report
+                .to_response(crate::report::MAX_RESPONSE_BYTES)
+                .map_err(crate::handler::HandlerError::Response)
         }
     }))
     .await;
@@ -103,4 +193,59 @@ fn deadline_instant(deadline_epoch_ms: u64) -> Instant {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     Instant::now() + Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_counts_v_flags_anywhere() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(verbosity(args(&["bin", "check", "s3://b/k"])), 0);
+        assert_eq!(verbosity(args(&["bin", "-v", "check"])), 1);
+        assert_eq!(verbosity(args(&["bin", "check", "-vv"])), 2);
+        assert_eq!(verbosity(args(&["bin", "--verbose", "invoke"])), 1);
+        assert_eq!(verbosity(args(&["bin", "check", "s3://b/-v"])), 0);
+    }
+
+    #[test]
+    fn lambda_log_controls_win_over_rust_log_and_text_is_honoured() {
+        let text = LogSetup::lambda(
+            Some("DEBUG".into()),
+            Some("Text".into()),
+            Some("error".into()),
+        );
+        assert!(!text.json);
+        assert!(text
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::DEBUG));
+        let json = LogSetup::lambda(Some("FATAL".into()), None, None);
+        assert!(json.json && json.problem.is_none());
+        assert!(!json
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::WARN));
+        let default = LogSetup::lambda(None, Some("JSON".into()), None);
+        assert!(default
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::INFO));
+    }
+
+    #[test]
+    fn the_cli_speaks_up_only_for_what_a_person_must_act_on() {
+        let quiet = LogSetup::cli(0, None);
+        assert!(!quiet.json);
+        assert!(!quiet
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::INFO));
+        assert!(quiet
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::WARN));
+        assert!(LogSetup::cli(1, None)
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::INFO));
+        assert!(LogSetup::cli(0, Some("debug".into()))
+            .filter
+            .would_enable("s3_replication_auditor", &tracing::Level::DEBUG));
+    }
 }

@@ -39,8 +39,10 @@ async fn s3_notifications_through_sqs_end_in_replicated_with_metrics_and_no_aler
     );
     let first = finding(&report, keys[0]);
     assert_eq!(first["destination_bucket"], HEALTHY_DESTINATION);
-    assert_eq!(first["source_status"], "COMPLETED");
+    // The replica found by the event's version id is the proof: the source is not HEADed.
+    assert!(first["source_status"].is_null(), "{first}");
     assert_eq!(first["destination"]["version_id"], first["version_id"]);
+    assert_eq!(first["destination"]["replication_status"], "REPLICA");
 
     assert_eq!(
         world
@@ -72,6 +74,8 @@ async fn every_verdict_end_to_end_with_metrics_and_one_alert() {
     let s3_a = world.s3(SOURCE_KEY);
     world.fault(json!({"fault": "stay_pending", "key_regex": "^slow/"}));
     world.fault(json!({"fault": "complete_without_replica", "key_regex": "^lost/"}));
+    // Deleted before S3 replicated it: no replica anywhere.
+    world.fault(json!({"fault": "stay_pending", "key_regex": "^gone/"}));
     world.fault(json!({"fault": "deny", "operation": "HeadObject", "bucket": HEALTHY_DESTINATION, "key_regex": "^locked/"}));
 
     // A bucket without any replication configuration.

@@ -185,3 +185,34 @@ class Runtime:
                 return self._reply(404)
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m world.lambda_runtime --binary PATH --event FILE [--event FILE…]`: starts the
+    binary under this Runtime API with the current environment, invokes it once per event (one
+    warm container), prints one JSON line per invocation on stdout — `status`, `errorType`,
+    `body`, `wall_ms` — and the function's own log (its stdout and stderr) on stderr."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m world.lambda_runtime", description=main.__doc__)
+    parser.add_argument("--binary", required=True, help="the function's bootstrap (e.g. target/debug/replication-auditor)")
+    parser.add_argument("--event", action="append", required=True, help="a JSON event file (repeatable)")
+    parser.add_argument("--timeout-ms", type=int, default=60_000, help="the function timeout: each invocation's deadline")
+    args = parser.parse_args(argv)
+    events = []
+    for path in args.event:
+        with open(path, encoding="utf-8") as handle:
+            events.append(json.load(handle))
+    with Runtime([args.binary], dict(os.environ)) as runtime:
+        for event in events:
+            result = runtime.invoke(event, timeout_ms=args.timeout_ms)
+            print(json.dumps({"status": result.status, "errorType": result.error_type, "body": result.body,
+                              "wall_ms": round(result.wall_seconds * 1000, 1)}), flush=True)
+    sys.stderr.write(runtime.stdout.decode(errors="replace"))
+    sys.stderr.write(runtime.stderr.decode(errors="replace"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -109,7 +109,9 @@ fn seconds(d: Duration) -> f64 {
 }
 
 fn is_delete_marker(input: &AuditInput<'_>) -> bool {
-    matches!(input.source, Probe::DeleteMarker(_)) || input.object.is_delete_marker()
+    matches!(input.source, Probe::DeleteMarker(_))
+        || matches!(input.replica, Some(Probe::DeleteMarker(_)))
+        || input.object.is_delete_marker()
 }
 
 /// The decision table. Each row: a pattern on what S3 showed, and the verdict it earns.

@@ -51,6 +51,19 @@ pub fn unique_temp_path(name: &str) -> PathBuf {
     ))
 }
 
+/// The local world's Python (its pinned packages), `WORLD_PYTHON` or the project's `.venv`.
+fn python() -> PathBuf {
+    let python = std::env::var_os("WORLD_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} not found: run `make test`, which installs the local world's pinned Python packages",
+        python.display()
+    );
+    python
+}
+
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -62,14 +75,7 @@ impl World {
     }
 
     pub fn start_with(args: &[&str]) -> Self {
-        let python = std::env::var_os("WORLD_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| manifest_dir().join(".venv/bin/python"));
-        assert!(
-            python.exists(),
-            "{} not found: run `make test`, which installs the local world's pinned Python packages",
-            python.display()
-        );
+        let python = python();
         let log = unique_temp_path("world.log");
         let mut child = Command::new(python)
             .args(["-m", "world", "--scenario", "classic"])
@@ -317,8 +323,48 @@ impl World {
     /// credentials, the audit role in B, alerts on), plus `extra_env`.
     pub fn auditor(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_replication-auditor"));
+        command.args(args);
+        self.deployed_env(&mut command, extra_env);
+        command.output().expect("run replication-auditor")
+    }
+
+    /// Runs the real binary the way Lambda does: under a Lambda Runtime API
+    /// (`world/lambda_runtime.py`), one warm container, one invocation per event with a
+    /// deadline `timeout_ms` away. Returns one answer per event (`status`, `errorType`, `body`)
+    /// and the function's log.
+    pub fn lambda(
+        &self,
+        events: &[Value],
+        timeout_ms: u64,
+        extra_env: &[(&str, &str)],
+    ) -> (Vec<Value>, String) {
+        let mut command = Command::new(python());
         command
-            .args(args)
+            .args(["-m", "world.lambda_runtime", "--binary"])
+            .arg(env!("CARGO_BIN_EXE_replication-auditor"))
+            .args(["--timeout-ms", &timeout_ms.to_string()])
+            .current_dir(manifest_dir());
+        for event in events {
+            command.arg("--event").arg(self.write_event(event));
+        }
+        self.deployed_env(&mut command, extra_env);
+        let output = command.output().expect("run the Lambda runtime emulator");
+        let log = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(
+            output.status.success(),
+            "the runtime emulator failed: {log}"
+        );
+        let answers = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON answer per line"))
+            .collect();
+        (answers, log)
+    }
+
+    /// The deployed auditor's environment: account A credentials, the audit role in B,
+    /// alerts on.
+    fn deployed_env(&self, command: &mut Command, extra_env: &[(&str, &str)]) {
+        command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL", &self.url)
@@ -333,7 +379,6 @@ impl World {
         for (name, value) in extra_env {
             command.env(name, value);
         }
-        command.output().expect("run replication-auditor")
     }
 
     /// A path no other test (in this process or another) uses: tests run concurrently, so a
