@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod cloudwatch;
+pub mod doctor;
 pub mod head;
 pub mod s3;
 

@@ -1,0 +1,1 @@
+//! Live `doctor`: judges the configuration read from both accounts (pure).
