@@ -52,7 +52,15 @@ where
 {
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().unwrap_or_default();
-    let detail = DisplayErrorContext(error).to_string();
+    let detail = match error.message() {
+        Some(message) => format!("{code} {message}"),
+        // The whole chain, without the raw response it may carry.
+        None => DisplayErrorContext(error)
+            .to_string()
+            .chars()
+            .take(300)
+            .collect(),
+    };
     if status == Some(403) || code.contains("AccessDenied") {
         format!("{permission} on {on} was refused for {who}: grant {permission} on {on} to {who}")
     } else if detail.to_ascii_lowercase().contains("assumerole")
@@ -216,6 +224,15 @@ impl Reader {
                     eventbridge: out.event_bridge_configuration.is_some(),
                 })
             }
+            Err(e)
+                if misnamed_root_body(&e, "GetBucketNotificationResponse")
+                    .is_some_and(|body| body.trim_end().ends_with("/>")) =>
+            {
+                Some(Notifications {
+                    object_created_to: Vec::new(),
+                    eventbridge: false,
+                })
+            }
             Err(e) => {
                 problems.push(problem(&e, "s3:GetBucketNotification", &on, me));
                 None
@@ -366,6 +383,7 @@ impl Reader {
             existence,
             versioning: None,
             policy: None,
+            policy_read: false,
             ownership: None,
             missing_key_head: None,
         };
@@ -375,8 +393,11 @@ impl Reader {
         let d = &self.destination;
         facts.versioning = bucket_versioning(d, bucket, &on, &who, problems).await;
         match d.get_bucket_policy().bucket(bucket).send().await {
-            Ok(out) => facts.policy = out.policy,
-            Err(e) if e.code() == Some("NoSuchBucketPolicy") => {}
+            Ok(out) => {
+                facts.policy = out.policy;
+                facts.policy_read = true;
+            }
+            Err(e) if e.code() == Some("NoSuchBucketPolicy") => facts.policy_read = true,
             Err(e) => problems.push(problem(&e, "s3:GetBucketPolicy", &on, &who)),
         }
         match d
@@ -422,19 +443,22 @@ async fn bucket_versioning(
     }
 }
 
-/// moto 5.2 (the local world) answers GetBucketVersioning with a `GetBucketVersioningResponse`
-/// root element where S3 says `VersioningConfiguration`, and the SDK refuses that 200 answer.
-/// Only that case is read here (a 200 whose body has that root), so answers from S3 never take
-/// this path; it can go once the world answers like S3.
-fn versioning_from_misnamed_root<E>(error: &SdkError<E, HttpResponse>) -> Option<Versioning> {
+/// moto 5.2 (the local world) names some answers' root element after the operation
+/// (`GetBucketVersioningResponse`, and `GetBucketNotificationResponse` when there is no
+/// configuration) where S3 says `VersioningConfiguration` / `NotificationConfiguration`, and the
+/// SDK refuses those 200 answers. Only that case is read here (a 200 whose body has that root),
+/// so answers from S3 never take this path; it can go once the world answers like S3.
+fn misnamed_root_body<'a, E>(error: &'a SdkError<E, HttpResponse>, root: &str) -> Option<&'a str> {
     let response = error.raw_response()?;
     if response.status().as_u16() != 200 {
         return None;
     }
     let body = std::str::from_utf8(response.body().bytes()?).ok()?;
-    if !body.contains("<GetBucketVersioningResponse") {
-        return None;
-    }
+    body.contains(&format!("<{root}")).then_some(body)
+}
+
+fn versioning_from_misnamed_root<E>(error: &SdkError<E, HttpResponse>) -> Option<Versioning> {
+    let body = misnamed_root_body(error, "GetBucketVersioningResponse")?;
     Some(if body.contains("<Status>Enabled</Status>") {
         Versioning::Enabled
     } else if body.contains("<Status>Suspended</Status>") {

@@ -140,6 +140,8 @@ pub struct DestinationFacts {
     pub versioning: Option<Versioning>,
     /// None: no bucket policy.
     pub policy: Option<String>,
+    /// False when GetBucketPolicy was refused: the policy lines are left out, not guessed.
+    pub policy_read: bool,
     /// `BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter` (None: not set).
     pub ownership: Option<String>,
     pub missing_key_head: Option<MissingKeyHead>,
@@ -253,7 +255,7 @@ pub fn judge(facts: &LiveFacts) -> Report {
                     && destination.ownership.as_deref() != Some("BucketOwnerEnforced"),
             ),
         };
-        if destination.existence != Existence::Missing {
+        if destination.existence != Existence::Missing && destination.policy_read {
             checks.extend(destination_policy_checks(
                 &pair,
                 destination.policy.as_deref(),
@@ -612,6 +614,7 @@ mod tests {
                 existence: Existence::Exists,
                 versioning: Some(Versioning::Enabled),
                 policy: Some(GOOD_POLICY.into()),
+                policy_read: true,
                 ownership: ownership.map(str::to_string),
                 missing_key_head: Some(MissingKeyHead::NotFound),
             }],
