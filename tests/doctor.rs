@@ -688,3 +688,53 @@ async fn a_refused_read_exits_2_naming_the_permission() {
         "{problems}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_role_that_cannot_be_assumed_exits_2_naming_sts_assume_role() {
+    let world = World::start();
+    HandMade::right("doctor-no-assume").build(&world).await;
+    world.fault(json!({"fault": "deny", "operation": "AssumeRole"}));
+    let doctor = Doctor::run(&world, "doctor-no-assume");
+    assert_eq!(doctor.code, 2, "{}", doctor.table);
+    let (status, found, _) = doctor.line("auditor.assume-role");
+    assert_eq!(status, "FAIL");
+    assert!(
+        found.contains(&format!(
+            "grant sts:AssumeRole on {AUDIT_ROLE_ARN} to the caller"
+        )),
+        "{found}"
+    );
+    // Account A was still read and judged.
+    assert_eq!(doctor.line("role-trust.s3-service").0, "PASS");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_role_can_be_given_on_the_command_line() {
+    let world = World::start();
+    HandMade::right("doctor-flags").build(&world).await;
+    let other = "arn:aws:iam::222222222222:role/another-audit-role";
+    let output = world.auditor(
+        &[
+            "doctor",
+            "--source-bucket",
+            "doctor-flags",
+            "--destination-role",
+            other,
+            "--external-id",
+            "another-id",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let assume = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "auditor.assume-role")
+        .unwrap();
+    assert_eq!(assume["subject"], other);
+    assert_eq!(assume["status"], "PASS");
+}

@@ -19,7 +19,7 @@ use crate::doctor::live::{
 use crate::doctor::Report;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{
     BucketVersioningStatus, DeleteMarkerReplicationStatus, MetricsStatus, OwnerOverride,
@@ -43,6 +43,8 @@ struct Reader {
     iam: aws_sdk_iam::Client,
     destination: aws_sdk_s3::Client,
     audit_role: Option<String>,
+    /// The assumed-role provider, asked once up front so a refused AssumeRole is named.
+    audit_credentials: Option<SharedCredentialsProvider>,
 }
 
 /// How a failed read is reported: the operation, on what, and the permission to grant.
@@ -93,6 +95,7 @@ impl Reader {
             aws_sdk_s3::Client::from_conf(builder.force_path_style(path_style).build())
         };
         let mut destination = aws_sdk_s3::config::Builder::from(base);
+        let mut audit_credentials = None;
         if let Some(role_arn) = &config.destination_role_arn {
             let mut provider = AssumeRoleProvider::builder(role_arn)
                 .session_name(SESSION_NAME)
@@ -100,14 +103,16 @@ impl Reader {
             if let Some(external_id) = &config.external_id {
                 provider = provider.external_id(external_id);
             }
-            destination = destination
-                .credentials_provider(SharedCredentialsProvider::new(provider.build().await));
+            let provider = SharedCredentialsProvider::new(provider.build().await);
+            audit_credentials = Some(provider.clone());
+            destination = destination.credentials_provider(provider);
         }
         Self {
             source: s3(aws_sdk_s3::config::Builder::from(base)),
             iam: aws_sdk_iam::Client::new(base),
             destination: s3(destination),
             audit_role: config.destination_role_arn.clone(),
+            audit_credentials,
         }
     }
 
@@ -116,11 +121,16 @@ impl Reader {
         let source = self.read_source(bucket, &mut problems).await;
         let mut role = None;
         let mut destinations = Vec::new();
+        let assumed = self.assume_audit_role().await;
+        if let Some(Err(message)) = &assumed {
+            problems.push(message.clone());
+        }
         if let Some(replication) = &source.replication {
             role = self.read_role(&replication.role_arn, &mut problems).await;
             let role_account = arn_account(&replication.role_arn).unwrap_or_default();
             let mut seen = BTreeSet::new();
-            for rule in &replication.rules {
+            let blind = matches!(assumed, Some(Err(_)));
+            for rule in replication.rules.iter().filter(|_| !blind) {
                 if !seen.insert(rule.destination_bucket.clone()) {
                     continue;
                 }
@@ -144,8 +154,21 @@ impl Reader {
             source,
             role,
             destinations,
+            audit_role: self.audit_role.clone().zip(assumed),
             access_problems: problems,
         }
+    }
+
+    /// None without an audit role; else whether STS let the caller assume it.
+    async fn assume_audit_role(&self) -> Option<Result<(), String>> {
+        let role = self.audit_role.as_deref()?;
+        let provider = self.audit_credentials.as_ref()?;
+        Some(provider.provide_credentials().await.map(|_| ()).map_err(|error| {
+            format!(
+                "cannot assume the audit role {role}: {}; grant sts:AssumeRole on {role} to the caller, and check the role's trust policy and external id (AUDITOR_EXTERNAL_ID)",
+                DisplayErrorContext(&error).to_string().chars().take(300).collect::<String>()
+            )
+        }))
     }
 
     async fn read_source(&self, bucket: &str, problems: &mut Vec<String>) -> SourceFacts {

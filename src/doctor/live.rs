@@ -18,6 +18,7 @@
 //! | `source.notifications` | — | no object-created notification to a queue, topic, function or EventBridge |
 //! | `auditor.source-head` | HEAD of a missing key in the source answers 403, not 404 | — |
 //! | `auditor.destination-head` | same in a destination, through the audit role | — |
+//! | `auditor.assume-role` | the audit role cannot be assumed (also exit 2: B is unread) | no audit role configured |
 //!
 //! plus, per destination, every `destination-policy.*`, `role-trust.*` and `role-policy.*` line of
 //! [`super::checks`].
@@ -154,6 +155,8 @@ pub struct LiveFacts {
     pub source: SourceFacts,
     pub role: Option<RoleFacts>,
     pub destinations: Vec<DestinationFacts>,
+    /// The audit role and whether it could be assumed (None: destinations read as the caller).
+    pub audit_role: Option<(String, Result<(), String>)>,
     pub access_problems: Vec<String>,
 }
 
@@ -228,6 +231,20 @@ pub fn judge(facts: &LiveFacts) -> Report {
         None => {}
     }
 
+    // The trust policy does not depend on the destination: judged once.
+    if let Some(trust) = role.and_then(|r| r.trust_policy.as_ref()) {
+        let pair = Pair {
+            source_account: source_account.clone(),
+            destination_account: String::new(),
+            source_bucket: src.to_string(),
+            destination_bucket: String::new(),
+            role_arn: Some(replication.role_arn.clone()),
+            delete_markers: None,
+            owner_override: None,
+        };
+        checks.extend(trust_policy_checks(&pair, &role_name, trust));
+    }
+
     for destination in &facts.destinations {
         let rules: Vec<&Rule> = replication
             .rules
@@ -263,12 +280,6 @@ pub fn judge(facts: &LiveFacts) -> Report {
         }
         if let Some(role) = role.filter(|r| r.trust_policy.is_some()) {
             let subject = format!("{role_name} → {dst}");
-            if let Some(trust) = &role.trust_policy {
-                // The trust policy does not depend on the destination: judge it once.
-                if !checks.iter().any(|c| c.name == "role-trust.s3-service") {
-                    checks.extend(trust_policy_checks(&pair, &role_name, trust));
-                }
-            }
             checks.extend(role_policy_checks(&pair, &subject, &role.policies));
         }
         let role_policies = role
@@ -282,6 +293,21 @@ pub fn judge(facts: &LiveFacts) -> Report {
             destination.missing_key_head.as_ref(),
             "the audit role",
         ));
+    }
+    match &facts.audit_role {
+        Some((role, Ok(()))) => checks.push(Check::pass(
+            "auditor.assume-role",
+            role,
+            "assumed: the destination was read as the auditor reads it",
+        )),
+        Some((role, Err(message))) => {
+            checks.push(Check::fail("auditor.assume-role", role, message.clone()))
+        }
+        None => checks.push(Check::warn(
+            "auditor.assume-role",
+            "(none)",
+            "no audit role (AUDITOR_DESTINATION_ROLE_ARN / --destination-role): destinations were read with the caller's credentials, not as the auditor reads them",
+        )),
     }
     checks.push(notifications(src, source.notifications.as_ref()));
     checks.push(head_check(
@@ -608,6 +634,7 @@ mod tests {
                 missing_key_head: Some(MissingKeyHead::NotFound),
             },
             role: None,
+            audit_role: Some(("arn:aws:iam::222222222222:role/audit".into(), Ok(()))),
             destinations: vec![DestinationFacts {
                 bucket: "dst".into(),
                 expected_account: "222222222222".into(),
