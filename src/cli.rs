@@ -145,6 +145,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let config = Config::from_env()?;
     let clients = AwsClients::load(&config).await;
+    // The schedule's drift-check input runs what the Lambda runs for it.
+    if let Some(request) = crate::doctor::schedule::request(&payload) {
+        let drift = crate::runtime::DriftCheckSinks::new(&config, &clients);
+        let response = drift.run(&request, EmfOutput::Stderr).await?;
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        let failing = response["doctor"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|b| b["setup_problems"] != 0));
+        return Ok(ExitCode::from(if failing { 1 } else { 0 }));
+    }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;
     match output {

@@ -41,12 +41,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 pub enum HandlerError {
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error(transparent)]
+    DriftCheck(#[from] crate::aws::doctor::DriftCheckError),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(error: HandlerError) -> Self {
         let error_type = match &error {
             HandlerError::Event(_) => "UnrecognisedEvent",
+            HandlerError::DriftCheck(_) => "DriftCheckNotConfigured",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),

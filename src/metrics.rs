@@ -20,7 +20,11 @@ pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
 /// Every metric name the auditor publishes (infra alarms are checked against this list).
 pub fn metric_names() -> Vec<&'static str> {
-    let mut names = vec![OBJECTS_AUDITED, REPLICATION_LAG];
+    let mut names = vec![
+        OBJECTS_AUDITED,
+        REPLICATION_LAG,
+        crate::doctor::schedule::SETUP_PROBLEMS,
+    ];
     names.extend(Verdict::ALL.iter().map(|v| v.metric_name()));
     names
 }
@@ -245,6 +249,8 @@ mod tests {
         let names = metric_names();
         assert!(names.contains(&"AuditErrors"));
         assert!(names.contains(&"SourceGone"));
-        assert_eq!(names.len(), 11);
+        // ObjectsAudited, ReplicationLag, SetupProblems (the drift check) and the 9 verdicts.
+        assert!(names.contains(&"SetupProblems"));
+        assert_eq!(names.len(), 12);
     }
 }

@@ -738,3 +738,52 @@ async fn the_audit_role_can_be_given_on_the_command_line() {
     assert_eq!(assume["subject"], other);
     assert_eq!(assume["status"], "PASS");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_drift_check_publishes_setup_problems_and_one_alert_naming_the_fault() {
+    let world = World::start();
+    HandMade::right("doctor-drift-ok").build(&world).await;
+    let mut broken = HandMade::right("doctor-drift");
+    broken.principal = format!("arn:aws:iam::{DESTINATION_ACCOUNT}:root");
+    broken.build(&world).await;
+    // The schedule's input, as infra/auditor.yaml gives it to the function.
+    let event = json!({"doctor": {"source_buckets": ["doctor-drift-ok", "doctor-drift"]}});
+    let (code, response, stderr) = world.invoke(&event, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let buckets = response["doctor"].as_array().unwrap();
+    assert_eq!(buckets[0]["setup_problems"], 0, "{response:#}");
+    assert!(buckets[1]["setup_problems"].as_u64().unwrap() >= 1);
+    assert!(buckets[1]["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "destination-policy.principal"));
+
+    assert_eq!(
+        world
+            .metric_sum("SetupProblems", "doctor-drift-ok", None)
+            .await,
+        0.0
+    );
+    assert!(
+        world
+            .metric_sum("SetupProblems", "doctor-drift", None)
+            .await
+            >= 1.0
+    );
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let (subject, message) = &alerts[0];
+    assert!(
+        subject.starts_with("S3 replication setup:") && subject.ends_with("in doctor-drift"),
+        "{subject}"
+    );
+    assert!(
+        message.contains("the destination account's own id"),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#""Principal": {"AWS": "arn:aws:iam::111111111111:root"}"#),
+        "{message}"
+    );
+}

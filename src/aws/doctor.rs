@@ -12,11 +12,15 @@
 use super::head::EndpointSettings;
 use super::SESSION_NAME;
 use crate::config::Config;
+use crate::config::MetricsMode;
 use crate::doctor::live::{
     arn_account, DestinationFacts, Encryption, Existence, LiveFacts, MissingKeyHead, Notifications,
     Replication, RoleFacts, Rule, SourceFacts, Versioning,
 };
+use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
+use crate::handler::EmfOutput;
+use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -27,6 +31,7 @@ use aws_sdk_s3::types::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::BTreeSet;
+use std::io::Write as _;
 
 /// A key no one writes: its HEAD tells 404 (ListBucket granted) from 403.
 const MISSING_KEY: &str = "replication-auditor-doctor/surely-missing-key";
@@ -36,6 +41,78 @@ pub async fn run(config: &Config, source_bucket: &str) -> Report {
     let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let reader = Reader::new(&base, config).await;
     crate::doctor::live::judge(&reader.read(source_bucket).await)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriftCheckError {
+    #[error(
+        "the drift check names no source bucket: give {{\"doctor\": {{\"source_buckets\": [\"BUCKET\"]}}}} as the schedule's input or set AUDITOR_SOURCE_BUCKETS"
+    )]
+    NoSourceBuckets,
+}
+
+/// The scheduled drift check: live doctor on each source bucket, `SetupProblems` per bucket
+/// (as the configured metrics mode says), one SNS alert naming every failing check.
+pub async fn drift_check(
+    config: &Config,
+    request: &DriftCheck,
+    metrics: &impl MetricsPublisher,
+    alerts: &impl AlertPublisher,
+    emf_output: EmfOutput,
+) -> Result<serde_json::Value, DriftCheckError> {
+    let buckets = request
+        .source_buckets
+        .clone()
+        .or_else(|| config.source_buckets.clone())
+        .filter(|b| !b.is_empty())
+        .ok_or(DriftCheckError::NoSourceBuckets)?;
+    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let reader = Reader::new(&base, config).await;
+    let mut results = Vec::new();
+    for bucket in buckets {
+        let report = crate::doctor::live::judge(&reader.read(&bucket).await);
+        let summary = report.summary();
+        tracing::info!(
+            source_bucket = %bucket,
+            fail = summary.fail,
+            warn = summary.warn,
+            access_problems = report.access_problems.len(),
+            "drift check"
+        );
+        results.push((bucket, report));
+    }
+    let namespace = &config.metrics_namespace;
+    match config.metrics_mode {
+        MetricsMode::CloudWatch => {
+            if let Err(error) = metrics.put(namespace, &schedule::datums(&results)).await {
+                tracing::error!(error = %error, "could not publish SetupProblems");
+            }
+        }
+        MetricsMode::Emf => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let lines: String = results
+                .iter()
+                .map(|(bucket, report)| schedule::emf_line(namespace, bucket, report, now) + "\n")
+                .collect();
+            let written = match emf_output {
+                EmfOutput::Stdout => std::io::stdout().lock().write_all(lines.as_bytes()),
+                EmfOutput::Stderr => std::io::stderr().lock().write_all(lines.as_bytes()),
+            };
+            if let Err(error) = written {
+                tracing::error!(error = %error, "could not write SetupProblems EMF lines");
+            }
+        }
+        MetricsMode::Off => {}
+    }
+    if let (Some(topic), Some(message)) = (&config.alert_topic_arn, schedule::alert(&results)) {
+        if let Err(error) = alerts.publish(topic, &message).await {
+            tracing::error!(error = %error, "could not send the drift-check alert");
+        }
+    }
+    Ok(schedule::response(&results))
 }
 
 struct Reader {

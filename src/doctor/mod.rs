@@ -8,12 +8,14 @@
 //! - [`checks`] diagnoses the documents of one pair — destination bucket policy, replication role
 //!   policies, trust policy — and is the one code path both modes use;
 //! - [`offline`] lints documents a person is about to paste (no AWS access);
-//! - [`live`] judges the configuration read from both accounts (read by `crate::aws::doctor`).
+//! - [`live`] judges the configuration read from both accounts (read by `crate::aws::doctor`);
+//! - [`schedule`] is the drift check the Lambda runs on a schedule: metric, alert, response.
 
 pub mod checks;
 pub mod live;
 pub mod offline;
 pub mod policy;
+pub mod schedule;
 
 use serde::Serialize;
 use std::fmt::Write as _;
