@@ -639,3 +639,118 @@ fn rule(rule: aws_sdk_s3::types::ReplicationRule) -> Rule {
             .is_some_and(|m| m.status == MetricsStatus::Enabled),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The adapter's mapping of SDK values to doctor's domain, GIVEN what S3 and IAM return.
+    use super::*;
+    use aws_sdk_s3::types::{
+        AccessControlTranslation, DeleteMarkerReplication, Destination, EncryptionConfiguration,
+        Metrics, ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter,
+        SourceSelectionCriteria, SseKmsEncryptedObjects, Tag,
+    };
+
+    #[test]
+    fn iam_documents_are_url_decoded_and_plain_json_is_kept() {
+        let plain = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        assert_eq!(decode_document(plain), plain);
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(decode_document(encoded), plain);
+    }
+
+    #[test]
+    fn a_full_rule_maps_filters_delete_markers_owner_override_kms_and_metrics() {
+        let sdk = SdkRule::builder()
+            .id("images")
+            .priority(2)
+            .status(ReplicationRuleStatus::Enabled)
+            .filter(
+                ReplicationRuleFilter::builder()
+                    .and(
+                        ReplicationRuleAndOperator::builder()
+                            .prefix("img/")
+                            .tags(Tag::builder().key("k").value("v").build().unwrap())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .delete_marker_replication(
+                DeleteMarkerReplication::builder()
+                    .status(DeleteMarkerReplicationStatus::Enabled)
+                    .build(),
+            )
+            .source_selection_criteria(
+                SourceSelectionCriteria::builder()
+                    .sse_kms_encrypted_objects(
+                        SseKmsEncryptedObjects::builder()
+                            .status(SseKmsEncryptedObjectsStatus::Enabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::dst")
+                    .account("222222222222")
+                    .access_control_translation(
+                        AccessControlTranslation::builder()
+                            .owner(OwnerOverride::Destination)
+                            .build()
+                            .unwrap(),
+                    )
+                    .encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .replica_kms_key_id("arn:aws:kms:us-east-1:222222222222:key/r")
+                            .build(),
+                    )
+                    .metrics(
+                        Metrics::builder()
+                            .status(MetricsStatus::Enabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            rule(sdk),
+            Rule {
+                id: Some("images".into()),
+                priority: Some(2),
+                enabled: true,
+                prefix: "img/".into(),
+                tags: vec![("k".into(), "v".into())],
+                delete_markers: Some(true),
+                destination_bucket: "dst".into(),
+                destination_account: Some("222222222222".into()),
+                owner_override: true,
+                sse_kms_objects: true,
+                replica_kms_key: Some("arn:aws:kms:us-east-1:222222222222:key/r".into()),
+                metrics: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_v1_rule_without_delete_marker_replication_says_not_stated() {
+        #[allow(deprecated)]
+        let sdk = SdkRule::builder()
+            .prefix("logs/")
+            .status(ReplicationRuleStatus::Disabled)
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::old")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let mapped = rule(sdk);
+        assert_eq!(mapped.prefix, "logs/");
+        assert_eq!(mapped.delete_markers, None);
+        assert!(!mapped.enabled && !mapped.owner_override && !mapped.metrics);
+    }
+}
