@@ -1,6 +1,7 @@
 //! The command line: `invoke` runs exactly the Lambda handler on an event file, `check` audits
-//! one object. Exit codes: 0 healthy, 1 something alarming found, 2 usage or configuration
-//! error (with a message saying what to fix).
+//! one object, `doctor` checks a whole replication setup (live, or `--offline` on documents).
+//! Exit codes: 0 healthy, 1 something alarming found, 2 usage or configuration error (with a
+//! message saying what to fix).
 
 use crate::aws::{live_auditor, AwsClients};
 use crate::config::Config;
@@ -55,6 +56,45 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Check a replication setup in both accounts (or, with --offline, the documents about to
+    /// be pasted): one PASS / WARN / FAIL line per check, with the fix.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DoctorArgs {
+    /// The source bucket (account A).
+    #[arg(long)]
+    source_bucket: String,
+    /// Lint documents only, without any AWS access.
+    #[arg(long)]
+    offline: bool,
+    /// --offline: the destination bucket policy (JSON file).
+    #[arg(long, requires = "offline")]
+    bucket_policy: Option<PathBuf>,
+    /// --offline: the replication role's permissions policy (JSON file).
+    #[arg(long, requires = "offline")]
+    role_policy: Option<PathBuf>,
+    /// --offline: the replication role's trust policy (JSON file).
+    #[arg(long, requires = "offline")]
+    trust_policy: Option<PathBuf>,
+    /// --offline: account A's 12-digit id.
+    #[arg(long, requires = "offline")]
+    source_account: Option<String>,
+    /// --offline: account B's 12-digit id.
+    #[arg(long, requires = "offline")]
+    destination_account: Option<String>,
+    /// --offline: the destination bucket (account B).
+    #[arg(long, requires = "offline")]
+    destination_bucket: Option<String>,
+    /// Role to assume in the destination account (default: AUDITOR_DESTINATION_ROLE_ARN).
+    #[arg(long, conflicts_with = "offline")]
+    destination_role: Option<String>,
+    /// External id that role requires (default: AUDITOR_EXTERNAL_ID).
+    #[arg(long, conflicts_with = "offline")]
+    external_id: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    output: Output,
 }
 
 /// Runs the CLI and turns every outcome into an exit code.
@@ -78,6 +118,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let is_check = matches!(cli.command, Command::Check { .. });
     let (payload, deadline, output) = match cli.command {
+        Command::Doctor(args) => return doctor(args).await,
         Command::Invoke {
             event,
             deadline_ms,
@@ -111,6 +152,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     // the destination see (not hidden by a later version or a delete marker)?
     config.verify_current_version = is_check;
     let clients = AwsClients::load(&config).await;
+    // The schedule's drift-check input runs what the Lambda runs for it.
+    if let Some(request) = crate::doctor::schedule::request(&payload) {
+        let drift = crate::runtime::DriftCheckSinks::new(&config, &clients);
+        let response = drift.run(&request, EmfOutput::Stderr).await?;
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        let failing = response["doctor"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|b| b["setup_problems"] != 0));
+        return Ok(ExitCode::from(if failing { 1 } else { 0 }));
+    }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;
     match output {
@@ -118,6 +169,77 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Output::Table => print!("{}", report.to_table()),
     }
     Ok(ExitCode::from(if report.is_alarming() { 1 } else { 0 }))
+}
+
+/// `doctor`: offline on documents, or live against both accounts.
+async fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let report = if args.offline {
+        crate::doctor::offline::offline(&offline_input(&args)?)
+    } else {
+        let mut config = Config::from_env()?;
+        if args.destination_role.is_some() {
+            config.destination_role_arn = args.destination_role.clone();
+        }
+        if args.external_id.is_some() {
+            config.external_id = args.external_id.clone();
+        }
+        crate::aws::doctor::run(&config, &args.source_bucket).await
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+        Output::Table => print!("{}", report.to_table()),
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// The offline arguments, read and checked: every problem at once.
+fn offline_input(args: &DoctorArgs) -> anyhow::Result<crate::doctor::offline::OfflineInput> {
+    use crate::doctor::checks::Pair;
+    let mut problems = Vec::new();
+    let mut required = |flag: &str, value: &Option<String>| match value {
+        Some(value) => value.clone(),
+        None => {
+            problems.push(format!("{flag} is required with --offline"));
+            String::new()
+        }
+    };
+    let pair = Pair {
+        source_account: required("--source-account", &args.source_account),
+        destination_account: required("--destination-account", &args.destination_account),
+        source_bucket: args.source_bucket.clone(),
+        destination_bucket: required("--destination-bucket", &args.destination_bucket),
+        role_arn: None,
+        delete_markers: None,
+        owner_override: None,
+    };
+    if args.bucket_policy.is_none() {
+        problems.push("--bucket-policy FILE is required with --offline".into());
+    }
+    if problems.is_empty() {
+        problems.extend(crate::doctor::offline::validate_names(&pair));
+    }
+    let mut read = |path: &Option<PathBuf>| {
+        path.as_ref()
+            .and_then(|path| match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(error) => {
+                    problems.push(format!("cannot read {}: {error}", path.display()));
+                    None
+                }
+            })
+    };
+    let bucket_policy = read(&args.bucket_policy);
+    let role_policy = read(&args.role_policy);
+    let trust_policy = read(&args.trust_policy);
+    if !problems.is_empty() {
+        bail!("doctor --offline:\n  - {}", problems.join("\n  - "));
+    }
+    Ok(crate::doctor::offline::OfflineInput {
+        pair,
+        bucket_policy: bucket_policy.unwrap_or_default(),
+        role_policy,
+        trust_policy,
+    })
 }
 
 /// `s3://bucket/key/with/slashes` → (bucket, key).

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod event;
 pub mod handler;
 pub mod metrics;

@@ -24,7 +24,12 @@ pub const MAX_DATUMS_PER_CALL: usize = 1000;
 
 /// Every metric name the auditor publishes (infra alarms are checked against this list).
 pub fn metric_names() -> Vec<&'static str> {
-    let mut names = vec![OBJECTS_AUDITED, REPLICATION_LAG, AUDIT_RETRIES];
+    let mut names = vec![
+        OBJECTS_AUDITED,
+        REPLICATION_LAG,
+        AUDIT_RETRIES,
+        crate::doctor::schedule::SETUP_PROBLEMS,
+    ];
     names.extend(Verdict::ALL.iter().map(|v| v.metric_name()));
     names
 }
@@ -267,6 +272,9 @@ mod tests {
         let names = metric_names();
         assert!(names.contains(&"AuditErrors"));
         assert!(names.contains(&"SourceGone"));
-        assert_eq!(names.len(), 13);
+        // ObjectsAudited, ReplicationLag, AuditRetries, SetupProblems (the drift check) and
+        // the 10 verdicts.
+        assert!(names.contains(&"SetupProblems"));
+        assert_eq!(names.len(), 14);
     }
 }

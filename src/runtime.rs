@@ -163,10 +163,15 @@ async fn serve_lambda() -> ExitCode {
         }
     };
     let clients = AwsClients::load(&config).await;
+    let drift = Arc::new(DriftCheckSinks::new(&config, &clients));
     let auditor = Arc::new(live_auditor(config, clients, EmfOutput::Stdout));
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let auditor = Arc::clone(&auditor);
+        let drift = Arc::clone(&drift);
         async move {
+            if let Some(request) = crate::doctor::schedule::request(&event.payload) {
+                return drift.run(&request, EmfOutput::Stdout).await;
+            }
             let deadline = deadline_instant(event.context.deadline);
             let report = auditor.handle(&event.payload, Some(deadline)).await?;
             // A response that cannot be serialised fails the invocation (SQS then retries the
@@ -183,6 +188,38 @@ async fn serve_lambda() -> ExitCode {
             tracing::error!(error = %error, "the Lambda runtime loop stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What the scheduled drift check needs, built once beside the auditor (same clients).
+pub struct DriftCheckSinks {
+    config: Config,
+    metrics: crate::aws::cloudwatch::CloudWatchMetrics,
+    alerts: crate::aws::alerts::SnsAlerts,
+}
+
+impl DriftCheckSinks {
+    pub fn new(config: &Config, clients: &AwsClients) -> Self {
+        Self {
+            config: config.clone(),
+            metrics: crate::aws::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
+            alerts: crate::aws::alerts::SnsAlerts::new(clients.sns.clone()),
+        }
+    }
+
+    pub async fn run(
+        &self,
+        request: &crate::doctor::schedule::DriftCheck,
+        emf_output: EmfOutput,
+    ) -> Result<Value, crate::handler::HandlerError> {
+        Ok(crate::aws::doctor::drift_check(
+            &self.config,
+            request,
+            &self.metrics,
+            &self.alerts,
+            emf_output,
+        )
+        .await?)
     }
 }
 

@@ -83,6 +83,10 @@ def test_auditor_role_reads_the_source_bucket_and_writes_nothing():
         "s3:GetObjectVersionTagging",
         "s3:ListBucket",
         "s3:GetReplicationConfiguration",
+        # the drift check (doctor): configuration reads only
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketNotification",
     }
     for statement in role_statements(role):
         if any(a.startswith("s3:") for a in as_list(statement["Action"])):
@@ -119,7 +123,15 @@ def test_audit_role_trusts_only_the_auditor_with_the_external_id():
 
 def test_audit_role_only_reads_the_destination_bucket():
     role = load("audit-role.yaml")["Resources"]["AuditRole"]
-    assert role_actions(role) == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}
+    assert role_actions(role) == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+        # the drift check (doctor): configuration reads only
+        "s3:GetBucketVersioning",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketOwnershipControls",
+    }
     for statement in role_statements(role):
         assert "${DestinationBucketName}" in json.dumps(statement["Resource"])
 
@@ -130,6 +142,43 @@ def test_auditor_and_audit_role_have_no_write_action(template, role):
         service, name = action.split(":")
         if service in ("s3", "iam", "sts"):
             assert not name.startswith(WRITE_PREFIXES), action
+
+
+def test_drift_check_reads_only_the_replication_roles_configuration():
+    role = load("auditor.yaml")["Resources"]["AuditorRole"]
+    iam = [s for s in role_statements(role) if any(a.startswith("iam:") for a in as_list(s["Action"]))]
+    actions = {a for s in iam for a in as_list(s["Action"])}
+    assert actions == {
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    }
+    [on_role] = [s for s in iam if "iam:GetRole" in as_list(s["Action"])]
+    assert on_role["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ReplicationRoleName}"}
+    [on_policies] = [s for s in iam if "iam:GetPolicy" in as_list(s["Action"])]
+    for resource in as_list(on_policies["Resource"]):
+        assert resource["Fn::Sub"].endswith(":policy/*"), resource
+
+
+def test_drift_check_runs_on_a_configurable_schedule_for_the_source_bucket():
+    template = load("auditor.yaml")
+    assert template["Parameters"]["DriftCheckSchedule"]["Default"] == "rate(1 day)"
+    events = template["Resources"]["AuditorFunction"]["Properties"]["Events"]
+    [schedule] = [e for e in events.values() if e["Type"] == "Schedule"]
+    assert schedule["Properties"]["Schedule"] == {"Ref": "DriftCheckSchedule"}
+    assert schedule["Properties"]["Input"] == {"Fn::Sub": '{"doctor": {"source_buckets": ["${SourceBucketName}"]}}'}
+
+
+def test_setup_problems_alarm_pages_with_a_runbook_and_keeps_its_state_between_checks():
+    alarm = load("auditor.yaml")["Resources"]["SetupProblemsAlarm"]["Properties"]
+    assert alarm["MetricName"] == "SetupProblems"
+    assert alarm["Dimensions"] == [{"Name": "SourceBucket", "Value": {"Ref": "SourceBucketName"}}]
+    assert alarm["TreatMissingData"] == "ignore"
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    assert "Runbook" in alarm["AlarmDescription"]
 
 
 def test_sqs_trigger_reports_batch_item_failures_and_has_a_dead_letter_queue():
@@ -167,11 +216,13 @@ def test_concurrency_is_bounded_on_the_event_source_mapping_not_by_reserved_conc
 
 def test_alarms_notify_the_topic_and_treat_missing_data_as_ok():
     alarms = resources(load("auditor.yaml"), "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 10
+    assert len(alarms) == 11
     for name, alarm in alarms.items():
         props = alarm["Properties"]
         assert props["AlarmActions"] == [{"Ref": "AlertTopic"}], name
-        assert props["TreatMissingData"] == "notBreaching", name
+        # The drift check's data comes once per schedule tick: it keeps its state in between.
+        expected = "ignore" if name == "SetupProblemsAlarm" else "notBreaching"
+        assert props["TreatMissingData"] == expected, name
         assert "README" in props["AlarmDescription"], f"{name} must point at its runbook"
 
 

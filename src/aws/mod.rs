@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod cloudwatch;
+pub mod doctor;
 pub mod s3;
 
 use crate::config::Config;
@@ -117,7 +118,7 @@ impl AwsClients {
     }
 }
 
-async fn assume_role(
+pub(crate) async fn assume_role(
     base: &SdkConfig,
     role_arn: &str,
     external_id: Option<&str>,
@@ -139,7 +140,7 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 /// Whether S3 requests go to a configured endpoint (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`
 /// or a profile's `endpoint_url`): then path-style addressing, as local emulators have no
 /// virtual-host DNS. Real AWS endpoints keep the SDK's own endpoint rules.
-fn uses_custom_endpoint(base: &SdkConfig) -> bool {
+pub(crate) fn uses_custom_endpoint(base: &SdkConfig) -> bool {
     let service_url = base.service_config().and_then(|config| {
         config.load_config(
             aws_types::service_config::ServiceConfigKey::builder()

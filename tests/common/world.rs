@@ -167,6 +167,10 @@ impl World {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    pub fn iam(&self, access_key: &str) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config(access_key))
+    }
+
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.sdk_config(SOURCE_KEY))
     }

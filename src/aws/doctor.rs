@@ -1,0 +1,748 @@
+//! Reads a replication setup from both accounts for live `doctor` and hands the pure checks
+//! (`crate::doctor::live`) domain facts.
+//!
+//! Account A is read with the caller's credentials: the source bucket's versioning, replication,
+//! encryption and notification configuration, a HEAD of a key that surely does not exist, and the
+//! replication role (GetRole, ListRolePolicies/GetRolePolicy, ListAttachedRolePolicies/GetPolicy/
+//! GetPolicyVersion). Each destination is read through the audit role (HeadBucket with
+//! ExpectedBucketOwner, versioning, bucket policy, ownership controls, the same HEAD). Only
+//! configuration is read: no object bodies, no writes. A refused read becomes an access problem
+//! naming the permission (exit 2); the checks that needed it are left out, not guessed.
+
+use super::{assume_role, uses_custom_endpoint};
+use crate::config::Config;
+use crate::config::MetricsMode;
+use crate::doctor::live::{
+    arn_account, DestinationFacts, Encryption, Existence, LiveFacts, MissingKeyHead, Notifications,
+    Replication, RoleFacts, Rule, SourceFacts, Versioning,
+};
+use crate::doctor::schedule::{self, DriftCheck};
+use crate::doctor::Report;
+use crate::handler::EmfOutput;
+use crate::ports::{AlertPublisher, MetricsPublisher};
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, DeleteMarkerReplicationStatus, MetricsStatus, OwnerOverride,
+    ReplicationRuleStatus, SseKmsEncryptedObjectsStatus,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::collections::BTreeSet;
+use std::io::Write as _;
+
+/// A key no one writes: its HEAD tells 404 (ListBucket granted) from 403.
+const MISSING_KEY: &str = "replication-auditor-doctor/surely-missing-key";
+
+/// Reads both accounts and judges them.
+pub async fn run(config: &Config, source_bucket: &str) -> Report {
+    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let reader = Reader::new(&base, config).await;
+    crate::doctor::live::judge(&reader.read(source_bucket).await)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriftCheckError {
+    #[error(
+        "the drift check names no source bucket: give {{\"doctor\": {{\"source_buckets\": [\"BUCKET\"]}}}} as the schedule's input or set AUDITOR_SOURCE_BUCKETS"
+    )]
+    NoSourceBuckets,
+}
+
+/// The scheduled drift check: live doctor on each source bucket, `SetupProblems` per bucket
+/// (as the configured metrics mode says), one SNS alert naming every failing check.
+pub async fn drift_check(
+    config: &Config,
+    request: &DriftCheck,
+    metrics: &impl MetricsPublisher,
+    alerts: &impl AlertPublisher,
+    emf_output: EmfOutput,
+) -> Result<serde_json::Value, DriftCheckError> {
+    let buckets = request
+        .source_buckets
+        .clone()
+        .or_else(|| config.source_buckets.clone())
+        .filter(|b| !b.is_empty())
+        .ok_or(DriftCheckError::NoSourceBuckets)?;
+    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let reader = Reader::new(&base, config).await;
+    let mut results = Vec::new();
+    for bucket in buckets {
+        let report = crate::doctor::live::judge(&reader.read(&bucket).await);
+        let summary = report.summary();
+        tracing::info!(
+            source_bucket = %bucket,
+            fail = summary.fail,
+            warn = summary.warn,
+            access_problems = report.access_problems.len(),
+            "drift check"
+        );
+        results.push((bucket, report));
+    }
+    let namespace = &config.metrics_namespace;
+    match config.metrics_mode {
+        MetricsMode::CloudWatch => {
+            if let Err(error) = metrics.put(namespace, &schedule::datums(&results)).await {
+                tracing::error!(error = %error, "could not publish SetupProblems");
+            }
+        }
+        MetricsMode::Emf => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let lines: String = results
+                .iter()
+                .map(|(bucket, report)| schedule::emf_line(namespace, bucket, report, now) + "\n")
+                .collect();
+            let written = match emf_output {
+                EmfOutput::Stdout => std::io::stdout().lock().write_all(lines.as_bytes()),
+                EmfOutput::Stderr => std::io::stderr().lock().write_all(lines.as_bytes()),
+            };
+            if let Err(error) = written {
+                tracing::error!(error = %error, "could not write SetupProblems EMF lines");
+            }
+        }
+        MetricsMode::Off => {}
+    }
+    if let (Some(topic), Some(message)) = (&config.alert_topic_arn, schedule::alert(&results)) {
+        if let Err(error) = alerts.publish(topic, &message).await {
+            tracing::error!(error = %error, "could not send the drift-check alert");
+        }
+    }
+    Ok(schedule::response(&results))
+}
+
+struct Reader {
+    source: aws_sdk_s3::Client,
+    iam: aws_sdk_iam::Client,
+    destination: aws_sdk_s3::Client,
+    audit_role: Option<String>,
+    /// The assumed-role provider, asked once up front so a refused AssumeRole is named.
+    audit_credentials: Option<SharedCredentialsProvider>,
+}
+
+/// How a failed read is reported: the operation, on what, and the permission to grant.
+fn problem<E>(error: &SdkError<E, HttpResponse>, permission: &str, on: &str, who: &str) -> String
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    let code = error.code().unwrap_or_default();
+    let detail = match error.message() {
+        Some(message) => format!("{code} {message}"),
+        // The whole chain, without the raw response it may carry.
+        None => DisplayErrorContext(error)
+            .to_string()
+            .chars()
+            .take(300)
+            .collect(),
+    };
+    if status == Some(403) || code.contains("AccessDenied") {
+        format!("{permission} on {on} was refused for {who}: grant {permission} on {on} to {who}")
+    } else if detail.to_ascii_lowercase().contains("assumerole")
+        || detail.to_ascii_lowercase().contains("credentials")
+    {
+        format!("{who} could not be used for {permission} on {on}: {detail}")
+    } else {
+        format!("{permission} on {on} failed: {detail}")
+    }
+}
+
+fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
+    error.raw_response().map(|r| r.status().as_u16())
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes do not.
+fn decode_document(text: &str) -> String {
+    if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+        return text.to_string();
+    }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl Reader {
+    async fn new(base: &SdkConfig, config: &Config) -> Self {
+        let path_style = uses_custom_endpoint(base);
+        let s3 = |builder: aws_sdk_s3::config::Builder| {
+            aws_sdk_s3::Client::from_conf(builder.force_path_style(path_style).build())
+        };
+        let mut destination = aws_sdk_s3::config::Builder::from(base);
+        let mut audit_credentials = None;
+        if let Some(role_arn) = &config.destination_role_arn {
+            let provider = assume_role(base, role_arn, config.external_id.as_deref()).await;
+            audit_credentials = Some(provider.clone());
+            destination = destination.credentials_provider(provider);
+        }
+        Self {
+            source: s3(aws_sdk_s3::config::Builder::from(base)),
+            iam: aws_sdk_iam::Client::new(base),
+            destination: s3(destination),
+            audit_role: config.destination_role_arn.clone(),
+            audit_credentials,
+        }
+    }
+
+    async fn read(&self, bucket: &str) -> LiveFacts {
+        let mut problems = Vec::new();
+        let source = self.read_source(bucket, &mut problems).await;
+        let mut role = None;
+        let mut destinations = Vec::new();
+        let assumed = self.assume_audit_role().await;
+        if let Some(Err(message)) = &assumed {
+            problems.push(message.clone());
+        }
+        if let Some(replication) = &source.replication {
+            role = self.read_role(&replication.role_arn, &mut problems).await;
+            let role_account = arn_account(&replication.role_arn).unwrap_or_default();
+            let mut seen = BTreeSet::new();
+            let blind = matches!(assumed, Some(Err(_)));
+            for rule in replication.rules.iter().filter(|_| !blind) {
+                if !seen.insert(rule.destination_bucket.clone()) {
+                    continue;
+                }
+                let expected = rule
+                    .destination_account
+                    .clone()
+                    .or_else(|| {
+                        self.audit_role
+                            .as_deref()
+                            .and_then(arn_account)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| role_account.to_string());
+                destinations.push(
+                    self.read_destination(&rule.destination_bucket, expected, &mut problems)
+                        .await,
+                );
+            }
+        }
+        LiveFacts {
+            source,
+            role,
+            destinations,
+            audit_role: self.audit_role.clone().zip(assumed),
+            access_problems: problems,
+        }
+    }
+
+    /// None without an audit role; else whether STS let the caller assume it.
+    async fn assume_audit_role(&self) -> Option<Result<(), String>> {
+        let role = self.audit_role.as_deref()?;
+        let provider = self.audit_credentials.as_ref()?;
+        Some(provider.provide_credentials().await.map(|_| ()).map_err(|error| {
+            format!(
+                "cannot assume the audit role {role}: {}; grant sts:AssumeRole on {role} to the caller, and check the role's trust policy and external id (AUDITOR_EXTERNAL_ID)",
+                DisplayErrorContext(&error).to_string().chars().take(300).collect::<String>()
+            )
+        }))
+    }
+
+    async fn read_source(&self, bucket: &str, problems: &mut Vec<String>) -> SourceFacts {
+        let me = "the caller (account A)";
+        let on = format!("arn:aws:s3:::{bucket}");
+        let versioning = bucket_versioning(&self.source, bucket, &on, me, problems).await;
+        let replication = match self
+            .source
+            .get_bucket_replication()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out.replication_configuration.map(|c| Replication {
+                role_arn: c.role,
+                rules: c.rules.into_iter().map(rule).collect(),
+            }),
+            Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => None,
+            Err(e) => {
+                problems.push(problem(&e, "s3:GetReplicationConfiguration", &on, me));
+                None
+            }
+        };
+        let encryption = match self
+            .source
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .server_side_encryption_configuration
+                .and_then(|c| c.rules.into_iter().next())
+                .and_then(|r| r.apply_server_side_encryption_by_default)
+                .map(|d| Encryption {
+                    algorithm: d.sse_algorithm.as_str().to_string(),
+                    kms_key: d.kms_master_key_id,
+                }),
+            Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
+            Err(e) => {
+                problems.push(problem(&e, "s3:GetEncryptionConfiguration", &on, me));
+                None
+            }
+        };
+        let notifications = match self
+            .source
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let created = |events: &[aws_sdk_s3::types::Event]| {
+                    events
+                        .iter()
+                        .any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
+                };
+                let mut to = Vec::new();
+                for q in out.queue_configurations() {
+                    if created(q.events()) {
+                        to.push(q.queue_arn.clone());
+                    }
+                }
+                for t in out.topic_configurations() {
+                    if created(t.events()) {
+                        to.push(t.topic_arn.clone());
+                    }
+                }
+                for l in out.lambda_function_configurations() {
+                    if created(l.events()) {
+                        to.push(l.lambda_function_arn.clone());
+                    }
+                }
+                Some(Notifications {
+                    object_created_to: to,
+                    eventbridge: out.event_bridge_configuration.is_some(),
+                })
+            }
+            Err(e)
+                if misnamed_root_body(&e, "GetBucketNotificationResponse")
+                    .is_some_and(|body| body.trim_end().ends_with("/>")) =>
+            {
+                Some(Notifications {
+                    object_created_to: Vec::new(),
+                    eventbridge: false,
+                })
+            }
+            Err(e) => {
+                problems.push(problem(&e, "s3:GetBucketNotification", &on, me));
+                None
+            }
+        };
+        let missing_key_head = Some(missing_key_head(&self.source, bucket).await);
+        SourceFacts {
+            bucket: bucket.to_string(),
+            versioning,
+            replication,
+            encryption,
+            notifications,
+            missing_key_head,
+        }
+    }
+
+    async fn read_role(&self, role_arn: &str, problems: &mut Vec<String>) -> Option<RoleFacts> {
+        let me = "the caller (account A)";
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let trust_policy = match self.iam.get_role().role_name(name).send().await {
+            Ok(out) => out
+                .role
+                .and_then(|r| r.assume_role_policy_document)
+                .map(|d| decode_document(&d)),
+            Err(e) if e.code() == Some("NoSuchEntity") => {
+                return Some(RoleFacts {
+                    arn: role_arn.to_string(),
+                    trust_policy: None,
+                    policies: Vec::new(),
+                })
+            }
+            Err(e) => {
+                problems.push(problem(&e, "iam:GetRole", role_arn, me));
+                return None;
+            }
+        };
+        let mut policies = Vec::new();
+        match self.iam.list_role_policies().role_name(name).send().await {
+            Ok(out) => {
+                for policy_name in out.policy_names {
+                    match self
+                        .iam
+                        .get_role_policy()
+                        .role_name(name)
+                        .policy_name(&policy_name)
+                        .send()
+                        .await
+                    {
+                        Ok(p) => policies.push((
+                            format!("inline policy {policy_name:?}"),
+                            decode_document(&p.policy_document),
+                        )),
+                        Err(e) => problems.push(problem(&e, "iam:GetRolePolicy", role_arn, me)),
+                    }
+                }
+            }
+            Err(e) => problems.push(problem(&e, "iam:ListRolePolicies", role_arn, me)),
+        }
+        match self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                for attached in out.attached_policies() {
+                    let Some(arn) = attached.policy_arn.as_deref() else {
+                        continue;
+                    };
+                    match self.attached_document(arn).await {
+                        Ok(Some(document)) => {
+                            policies.push((format!("managed policy {arn}"), document))
+                        }
+                        Ok(None) => {}
+                        Err(message) => problems.push(message),
+                    }
+                }
+            }
+            Err(e) => problems.push(problem(&e, "iam:ListAttachedRolePolicies", role_arn, me)),
+        }
+        Some(RoleFacts {
+            arn: role_arn.to_string(),
+            trust_policy,
+            policies,
+        })
+    }
+
+    async fn attached_document(&self, arn: &str) -> Result<Option<String>, String> {
+        let me = "the caller (account A)";
+        let policy = self
+            .iam
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| problem(&e, "iam:GetPolicy", arn, me))?;
+        let Some(version) = policy.policy.and_then(|p| p.default_version_id) else {
+            return Ok(None);
+        };
+        let version = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| problem(&e, "iam:GetPolicyVersion", arn, me))?;
+        Ok(version
+            .policy_version
+            .and_then(|v| v.document)
+            .map(|d| decode_document(&d)))
+    }
+
+    async fn read_destination(
+        &self,
+        bucket: &str,
+        expected_account: String,
+        problems: &mut Vec<String>,
+    ) -> DestinationFacts {
+        let who = match &self.audit_role {
+            Some(role) => format!("the audit role {role}"),
+            None => "the caller".to_string(),
+        };
+        let on = format!("arn:aws:s3:::{bucket}");
+        let existence = match self
+            .destination
+            .head_bucket()
+            .bucket(bucket)
+            .expected_bucket_owner(&expected_account)
+            .send()
+            .await
+        {
+            Ok(_) => Existence::Exists,
+            Err(e) => match status_of(&e) {
+                Some(404) => Existence::Missing,
+                Some(403) => Existence::NotInAccount,
+                _ => {
+                    let message = problem(&e, "s3:ListBucket (HeadBucket)", &on, &who);
+                    problems.push(message.clone());
+                    Existence::Unknown(message)
+                }
+            },
+        };
+        let mut facts = DestinationFacts {
+            bucket: bucket.to_string(),
+            expected_account,
+            existence,
+            versioning: None,
+            policy: None,
+            policy_read: false,
+            ownership: None,
+            missing_key_head: None,
+        };
+        if facts.existence == Existence::Missing {
+            return facts;
+        }
+        let d = &self.destination;
+        facts.versioning = bucket_versioning(d, bucket, &on, &who, problems).await;
+        match d.get_bucket_policy().bucket(bucket).send().await {
+            Ok(out) => {
+                facts.policy = out.policy;
+                facts.policy_read = true;
+            }
+            Err(e) if e.code() == Some("NoSuchBucketPolicy") => facts.policy_read = true,
+            Err(e) => problems.push(problem(&e, "s3:GetBucketPolicy", &on, &who)),
+        }
+        match d
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                facts.ownership = out
+                    .ownership_controls
+                    .and_then(|c| c.rules.into_iter().next())
+                    .map(|r| r.object_ownership.as_str().to_string())
+            }
+            Err(e) if e.code() == Some("OwnershipControlsNotFoundError") => {}
+            Err(e) => problems.push(problem(&e, "s3:GetBucketOwnershipControls", &on, &who)),
+        }
+        facts.missing_key_head = Some(missing_key_head(d, bucket).await);
+        facts
+    }
+}
+
+async fn bucket_versioning(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    on: &str,
+    who: &str,
+    problems: &mut Vec<String>,
+) -> Option<Versioning> {
+    match client.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(out) => Some(match out.status {
+            Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
+            Some(_) => Versioning::Suspended,
+            None => Versioning::Never,
+        }),
+        Err(e) => match versioning_from_misnamed_root(&e) {
+            Some(state) => Some(state),
+            None => {
+                problems.push(problem(&e, "s3:GetBucketVersioning", on, who));
+                None
+            }
+        },
+    }
+}
+
+/// moto 5.2 (the local world) names some answers' root element after the operation
+/// (`GetBucketVersioningResponse`, and `GetBucketNotificationResponse` when there is no
+/// configuration) where S3 says `VersioningConfiguration` / `NotificationConfiguration`, and the
+/// SDK refuses those 200 answers. Only that case is read here (a 200 whose body has that root),
+/// so answers from S3 never take this path; it can go once the world answers like S3.
+fn misnamed_root_body<'a, E>(error: &'a SdkError<E, HttpResponse>, root: &str) -> Option<&'a str> {
+    let response = error.raw_response()?;
+    if response.status().as_u16() != 200 {
+        return None;
+    }
+    let body = std::str::from_utf8(response.body().bytes()?).ok()?;
+    body.contains(&format!("<{root}")).then_some(body)
+}
+
+fn versioning_from_misnamed_root<E>(error: &SdkError<E, HttpResponse>) -> Option<Versioning> {
+    let body = misnamed_root_body(error, "GetBucketVersioningResponse")?;
+    Some(if body.contains("<Status>Enabled</Status>") {
+        Versioning::Enabled
+    } else if body.contains("<Status>Suspended</Status>") {
+        Versioning::Suspended
+    } else {
+        Versioning::Never
+    })
+}
+
+async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingKeyHead {
+    match client
+        .head_object()
+        .bucket(bucket)
+        .key(MISSING_KEY)
+        .send()
+        .await
+    {
+        Ok(_) => MissingKeyHead::Other(format!("{MISSING_KEY} exists")),
+        Err(e) => match status_of(&e) {
+            Some(404) => MissingKeyHead::NotFound,
+            Some(403) => MissingKeyHead::Forbidden,
+            _ => MissingKeyHead::Other(DisplayErrorContext(&e).to_string()),
+        },
+    }
+}
+
+/// An SDK replication rule as doctor's domain rule.
+fn rule(rule: aws_sdk_s3::types::ReplicationRule) -> Rule {
+    let filter = rule.filter.as_ref();
+    let and = filter.and_then(|f| f.and.as_ref());
+    #[allow(deprecated)]
+    let v1_prefix = rule.prefix.clone();
+    let prefix = and
+        .and_then(|a| a.prefix.clone())
+        .or_else(|| filter.and_then(|f| f.prefix.clone()))
+        .or(v1_prefix)
+        .unwrap_or_default();
+    let mut tags: Vec<(String, String)> = and
+        .map(|a| {
+            a.tags()
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(tag) = filter.and_then(|f| f.tag.as_ref()) {
+        tags.push((tag.key.clone(), tag.value.clone()));
+    }
+    let destination = rule.destination.as_ref();
+    Rule {
+        id: rule.id.clone(),
+        priority: rule.priority,
+        enabled: rule.status == ReplicationRuleStatus::Enabled,
+        prefix,
+        tags,
+        delete_markers: rule
+            .delete_marker_replication
+            .as_ref()
+            .and_then(|d| d.status.as_ref())
+            .map(|s| *s == DeleteMarkerReplicationStatus::Enabled),
+        destination_bucket: destination
+            .map(|d| crate::audit::rules::bucket_name_from_arn(&d.bucket))
+            .unwrap_or_default(),
+        destination_account: destination.and_then(|d| d.account.clone()),
+        owner_override: destination
+            .and_then(|d| d.access_control_translation.as_ref())
+            .is_some_and(|a| a.owner == OwnerOverride::Destination),
+        sse_kms_objects: rule
+            .source_selection_criteria
+            .as_ref()
+            .and_then(|c| c.sse_kms_encrypted_objects.as_ref())
+            .is_some_and(|s| s.status == SseKmsEncryptedObjectsStatus::Enabled),
+        replica_kms_key: destination
+            .and_then(|d| d.encryption_configuration.as_ref())
+            .and_then(|e| e.replica_kms_key_id.clone()),
+        metrics: destination
+            .and_then(|d| d.metrics.as_ref())
+            .is_some_and(|m| m.status == MetricsStatus::Enabled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The adapter's mapping of SDK values to doctor's domain, GIVEN what S3 and IAM return.
+    use super::*;
+    use aws_sdk_s3::types::{
+        AccessControlTranslation, DeleteMarkerReplication, Destination, EncryptionConfiguration,
+        Metrics, ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter,
+        SourceSelectionCriteria, SseKmsEncryptedObjects, Tag,
+    };
+
+    #[test]
+    fn iam_documents_are_url_decoded_and_plain_json_is_kept() {
+        let plain = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        assert_eq!(decode_document(plain), plain);
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(decode_document(encoded), plain);
+    }
+
+    #[test]
+    fn a_full_rule_maps_filters_delete_markers_owner_override_kms_and_metrics() {
+        let sdk = SdkRule::builder()
+            .id("images")
+            .priority(2)
+            .status(ReplicationRuleStatus::Enabled)
+            .filter(
+                ReplicationRuleFilter::builder()
+                    .and(
+                        ReplicationRuleAndOperator::builder()
+                            .prefix("img/")
+                            .tags(Tag::builder().key("k").value("v").build().unwrap())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .delete_marker_replication(
+                DeleteMarkerReplication::builder()
+                    .status(DeleteMarkerReplicationStatus::Enabled)
+                    .build(),
+            )
+            .source_selection_criteria(
+                SourceSelectionCriteria::builder()
+                    .sse_kms_encrypted_objects(
+                        SseKmsEncryptedObjects::builder()
+                            .status(SseKmsEncryptedObjectsStatus::Enabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::dst")
+                    .account("222222222222")
+                    .access_control_translation(
+                        AccessControlTranslation::builder()
+                            .owner(OwnerOverride::Destination)
+                            .build()
+                            .unwrap(),
+                    )
+                    .encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .replica_kms_key_id("arn:aws:kms:us-east-1:222222222222:key/r")
+                            .build(),
+                    )
+                    .metrics(
+                        Metrics::builder()
+                            .status(MetricsStatus::Enabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            rule(sdk),
+            Rule {
+                id: Some("images".into()),
+                priority: Some(2),
+                enabled: true,
+                prefix: "img/".into(),
+                tags: vec![("k".into(), "v".into())],
+                delete_markers: Some(true),
+                destination_bucket: "dst".into(),
+                destination_account: Some("222222222222".into()),
+                owner_override: true,
+                sse_kms_objects: true,
+                replica_kms_key: Some("arn:aws:kms:us-east-1:222222222222:key/r".into()),
+                metrics: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_v1_rule_without_delete_marker_replication_says_not_stated() {
+        #[allow(deprecated)]
+        let sdk = SdkRule::builder()
+            .prefix("logs/")
+            .status(ReplicationRuleStatus::Disabled)
+            .destination(
+                Destination::builder()
+                    .bucket("arn:aws:s3:::old")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let mapped = rule(sdk);
+        assert_eq!(mapped.prefix, "logs/");
+        assert_eq!(mapped.delete_markers, None);
+        assert!(!mapped.enabled && !mapped.owner_override && !mapped.metrics);
+    }
+}
