@@ -360,29 +360,10 @@ impl Doctor {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_healthy_classic_pair_passes_once_the_destination_enforces_bucket_ownership() {
+async fn the_healthy_classic_pair_passes_as_s3_creates_buckets_today() {
     let world = World::start();
-    // The world creates the replica bucket without Object Ownership (moto's default); S3 gives
-    // new buckets BucketOwnerEnforced, under which the rule's owner override needs no extra
-    // permission. Set it as account B would, then the how-to's setup is right.
-    world
-        .s3(DESTINATION_KEY)
-        .put_bucket_ownership_controls()
-        .bucket(HEALTHY_DESTINATION)
-        .ownership_controls(
-            OwnershipControls::builder()
-                .rules(
-                    OwnershipControlsRule::builder()
-                        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // S3 gives new buckets Object Ownership BucketOwnerEnforced (the world does too), under
+    // which the rule's owner override needs no extra permission: the how-to's setup is right.
     let doctor = Doctor::run(&world, HEALTHY_SOURCE);
     assert_eq!(doctor.code, 0, "{}", doctor.table);
     assert!(doctor.failing().is_empty(), "{}", doctor.table);
@@ -408,6 +389,8 @@ async fn the_healthy_classic_pair_passes_once_the_destination_enforces_bucket_ow
 #[tokio::test(flavor = "multi_thread")]
 async fn the_classic_pair_with_acls_on_fails_for_want_of_the_owner_override_permission() {
     let world = World::start();
+    // A destination bucket from before April 2023, or one switched back to ACLs.
+    set_object_ownership(&world, HEALTHY_DESTINATION, ObjectOwnership::ObjectWriter).await;
     let doctor = Doctor::run(&world, HEALTHY_SOURCE);
     assert_eq!(doctor.code, 1, "{}", doctor.table);
     let (status, found, fix) = doctor.line("destination-policy.actions");
@@ -786,4 +769,26 @@ async fn the_scheduled_drift_check_publishes_setup_problems_and_one_alert_naming
         message.contains(r#""Principal": {"AWS": "arn:aws:iam::111111111111:root"}"#),
         "{message}"
     );
+}
+
+/// Object Ownership of a destination bucket, set as account B does.
+async fn set_object_ownership(world: &World, bucket: &str, ownership: ObjectOwnership) {
+    world
+        .s3(DESTINATION_KEY)
+        .put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(
+            OwnershipControls::builder()
+                .rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ownership)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }

@@ -282,6 +282,34 @@ def _instant(text: str) -> float:
         return parsed.timestamp()
 
 
+# moto 5.2 names the root element of these S3 answers after the operation; S3 names it after
+# the document (S3 API reference: GetBucketVersioning answers `VersioningConfiguration`,
+# GetBucketNotificationConfiguration `NotificationConfiguration`), and the Rust SDK refuses
+# anything else.
+_S3_ROOTS = {
+    "GetBucketVersioning": (b"GetBucketVersioningResponse", b"VersioningConfiguration"),
+    "GetBucketNotificationConfiguration": (b"GetBucketNotificationResponse", b"NotificationConfiguration"),
+}
+
+
+def _rename_root(body: bytes, wrong: bytes, right: bytes) -> bytes:
+    return re.sub(rb"<(/?)" + wrong + rb"(?=[\s>/])", rb"<\1" + right, body)
+
+
+def _set_bucket_owner_enforced(bucket: str | None) -> None:
+    """S3 creates every new bucket with Object Ownership "bucket owner enforced" (ACLs disabled)
+    unless the request says otherwise (S3 user guide, "Controlling ownership of objects",
+    default since April 2023); moto creates it without ownership controls."""
+    from moto.s3.models import s3_backends
+
+    location = s3_backends.bucket_accounts.get(bucket or "")
+    if location is None:
+        return
+    found = s3_backends[location[1]][location[0]].buckets.get(bucket)
+    if found is not None and found.ownership_rule is None:
+        found.ownership_rule = "BucketOwnerEnforced"
+
+
 class WorldMiddleware:
     def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
         self.app = app
@@ -352,6 +380,9 @@ class WorldMiddleware:
 
         status: list[str] = []
 
+        if service == "s3" and operation in _S3_ROOTS:
+            return self._renamed_root(environ, start_response, *_S3_ROOTS[operation])
+
         def capture(status_line, headers, exc_info=None):
             status.append(status_line)
             return start_response(status_line, headers, exc_info)
@@ -360,12 +391,37 @@ class WorldMiddleware:
             result = self.app(environ, capture)
         finally:
             self.engine.request_finished()
+        if (
+            service == "s3"
+            and operation == "CreateBucket"
+            and status
+            and status[0].startswith("2")
+            and not environ.get("HTTP_X_AMZ_OBJECT_OWNERSHIP")
+        ):
+            _set_bucket_owner_enforced(bucket)
         succeeded = bool(status) and status[0].startswith("2")
         if succeeded and operation == "PutBucketReplication" and body is not None:
             self.engine.put_configuration(bucket, body)
         elif succeeded and operation == "DeleteBucketReplication":
             self.engine.delete_configuration(bucket)
         return result
+
+    def _renamed_root(self, environ, start_response, wrong: bytes, right: bytes):
+        """Runs moto, then answers with S3's root element name (see `_S3_ROOTS`)."""
+        captured: list = []
+
+        def hold(status_line, headers, exc_info=None):
+            captured.append((status_line, headers))
+            return lambda data: None
+
+        body = b"".join(self.app(environ, hold))
+        status_line, headers = captured[0]
+        if status_line.startswith("2"):
+            body = _rename_root(body, wrong, right)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status_line, headers)
+        return [body]
 
     # --- control API ------------------------------------------------------------------------
     def _control(self, environ, start_response):

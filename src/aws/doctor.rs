@@ -316,15 +316,6 @@ impl Reader {
                     eventbridge: out.event_bridge_configuration.is_some(),
                 })
             }
-            Err(e)
-                if misnamed_root_body(&e, "GetBucketNotificationResponse")
-                    .is_some_and(|body| body.trim_end().ends_with("/>")) =>
-            {
-                Some(Notifications {
-                    object_created_to: Vec::new(),
-                    eventbridge: false,
-                })
-            }
             Err(e) => {
                 problems.push(problem(&e, "s3:GetBucketNotification", &on, me));
                 None
@@ -525,39 +516,11 @@ async fn bucket_versioning(
             Some(_) => Versioning::Suspended,
             None => Versioning::Never,
         }),
-        Err(e) => match versioning_from_misnamed_root(&e) {
-            Some(state) => Some(state),
-            None => {
-                problems.push(problem(&e, "s3:GetBucketVersioning", on, who));
-                None
-            }
-        },
+        Err(e) => {
+            problems.push(problem(&e, "s3:GetBucketVersioning", on, who));
+            None
+        }
     }
-}
-
-/// moto 5.2 (the local world) names some answers' root element after the operation
-/// (`GetBucketVersioningResponse`, and `GetBucketNotificationResponse` when there is no
-/// configuration) where S3 says `VersioningConfiguration` / `NotificationConfiguration`, and the
-/// SDK refuses those 200 answers. Only that case is read here (a 200 whose body has that root),
-/// so answers from S3 never take this path; it can go once the world answers like S3.
-fn misnamed_root_body<'a, E>(error: &'a SdkError<E, HttpResponse>, root: &str) -> Option<&'a str> {
-    let response = error.raw_response()?;
-    if response.status().as_u16() != 200 {
-        return None;
-    }
-    let body = std::str::from_utf8(response.body().bytes()?).ok()?;
-    body.contains(&format!("<{root}")).then_some(body)
-}
-
-fn versioning_from_misnamed_root<E>(error: &SdkError<E, HttpResponse>) -> Option<Versioning> {
-    let body = misnamed_root_body(error, "GetBucketVersioningResponse")?;
-    Some(if body.contains("<Status>Enabled</Status>") {
-        Versioning::Enabled
-    } else if body.contains("<Status>Suspended</Status>") {
-        Versioning::Suspended
-    } else {
-        Versioning::Never
-    })
 }
 
 async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingKeyHead {

@@ -477,3 +477,28 @@ def test_extra_scenarios_can_be_built_at_start_up_and_are_listed():
         assert fresh.control("/_world/scenario")["extras"]["tag-filter"]["source"] == "acme-tagged"
     finally:
         assert fresh.stop() == 0
+
+
+def test_answers_use_s3s_document_roots_and_new_buckets_enforce_bucket_ownership(world):
+    """S3 answers GetBucketVersioning with `VersioningConfiguration` and an empty notification
+    configuration with `NotificationConfiguration` (moto names them after the operation), and
+    creates buckets with Object Ownership BucketOwnerEnforced unless told otherwise."""
+    a = s3(world)
+    bucket, other = unique("roots"), unique("writer")
+    a.create_bucket(Bucket=bucket)
+    a.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    bodies = {}
+
+    def keep(http_response, model, **_):
+        bodies[model.name] = http_response.content.decode()
+
+    a.meta.events.register("after-call.s3.*", keep)
+    a.get_bucket_versioning(Bucket=bucket)
+    a.get_bucket_notification_configuration(Bucket=bucket)
+    assert "<VersioningConfiguration" in bodies["GetBucketVersioning"], bodies
+    assert "<NotificationConfiguration" in bodies["GetBucketNotificationConfiguration"], bodies
+    assert a.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}
+    ]
+    a.create_bucket(Bucket=other, ObjectOwnership="ObjectWriter")
+    assert a.get_bucket_ownership_controls(Bucket=other)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "ObjectWriter"}]
