@@ -8,6 +8,8 @@
 4. runs the auditor (the real binary, `invoke`) on the S3 notifications the world queued in SQS —
    once right away (objects still PENDING: handed back to SQS), once after replication;
 5. runs it on a sample event from events/ and `check`s one object;
+   (before the uploads: `doctor --offline` catches the how-to author's bucket-name principal,
+   which AWS refuses, and live `doctor` checks both pairs: PASS, and a FAIL naming the principal)
 6. prints the findings, the metrics as CloudWatch holds them, and the alert that was sent;
 7. stops the world.
 """
@@ -199,6 +201,8 @@ def main() -> int:
         print("  acme-screenshots (A) -> acme-screenshots-replica (B): the classic how-to, done right")
         print("  acme-reports     (A) -> acme-reports-replica     (B): bucket policy names arn:aws:iam::222222222222:root")
         print("                                                        (account B's own id where account A's belongs)")
+        show_doctor(url)
+
         s3 = scenario.client("s3", url, SOURCE)
         heading("Uploading screenshots and a report")
         for key in SCREENSHOTS:
@@ -246,6 +250,52 @@ def main() -> int:
         world.wait(timeout=10)
         heading("Local world stopped")
     return 0
+
+
+def show_doctor(url: str) -> None:
+    """`doctor --offline` on the how-to author's own policy before it is pasted, what AWS (and
+    the world) says when it is, then live `doctor` on both pairs."""
+    from world.accounts import DESTINATION
+
+    heading("Before applying: doctor --offline on the how-to's bucket policy (its author's own mistake)")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        handle.write(scenario.howto_author_policy())
+    try:
+        code, table = run_auditor(
+            url, "doctor", "--offline", "--bucket-policy", handle.name,
+            "--source-account", SOURCE.account_id, "--destination-account", DESTINATION.account_id,
+            "--source-bucket", scenario.BROKEN_SOURCE, "--destination-bucket", scenario.BROKEN_DESTINATION,
+        )
+    finally:
+        os.unlink(handle.name)
+    print_doctor(table, code)
+    s3_b = scenario.client("s3", url, DESTINATION)
+    try:
+        s3_b.put_bucket_policy(Bucket=scenario.BROKEN_DESTINATION, Policy=scenario.howto_author_policy())
+        print("  PutBucketPolicy accepted it (unexpected)")
+    except s3_b.exceptions.ClientError as error:
+        print(f"  and PutBucketPolicy, as on AWS: {error.response['Error']['Code']}: {error.response['Error']['Message']}")
+
+    for source in (scenario.HEALTHY_SOURCE, scenario.BROKEN_SOURCE):
+        heading(f"replication-auditor doctor --source-bucket {source}")
+        code, table = run_auditor(url, "doctor", "--source-bucket", source)
+        print_doctor(table, code)
+
+
+def print_doctor(table: str, code: int) -> None:
+    """The FAIL lines with their fixes, and a count of the rest (the full table: run it)."""
+    lines = table.splitlines()
+    shown = 0
+    for index, line in enumerate(lines):
+        if line.startswith("FAIL"):
+            shown += 1
+            print(textwrap.fill(line, 160, initial_indent="  ", subsequent_indent="      "))
+            for follow in lines[index + 1:]:
+                if follow[:4] in ("PASS", "WARN", "FAIL") or follow.split(" ", 1)[0].isdigit():
+                    break
+                print("  " + follow)
+    counts = {status: sum(1 for line in lines if line.startswith(status)) for status in ("PASS", "WARN", "FAIL")}
+    print(f"  {counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL   exit code: {code}")
 
 
 def show_alarm_board(url: str) -> None:
