@@ -15,6 +15,7 @@ seconds), errors as HTTP 400 with a map holding `__type` and `message`, plus the
 from __future__ import annotations
 
 import datetime
+import gzip
 
 import cbor2
 from moto.cloudwatch.models import cloudwatch_backends
@@ -55,13 +56,23 @@ def _error(start_response, code: str, message: str) -> list[bytes]:
 
 
 def _utc(value) -> datetime.datetime:
+    """A naive UTC datetime, as moto keeps every CloudWatch timestamp (mixing aware and naive
+    ones breaks its comparisons)."""
     if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
-    return datetime.datetime.fromtimestamp(float(value), tz=datetime.timezone.utc)
+        aware = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    else:
+        aware = datetime.datetime.fromtimestamp(float(value), tz=datetime.timezone.utc)
+    return aware.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def handle(environ, start_response, body: bytes, account_id: str, region: str) -> list[bytes]:
     operation = environ["PATH_INFO"][len(PATH_PREFIX):]
+    if "gzip" in environ.get("HTTP_CONTENT_ENCODING", ""):
+        # SDKs compress large PutMetricData bodies (CloudWatch supports request compression).
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as error:
+            return _error(start_response, "SerializationException", f"the request body is not gzip: {error}")
     try:
         request = cbor2.loads(body) if body else {}
     except (cbor2.CBORDecodeError, ValueError) as error:
