@@ -17,11 +17,12 @@ GUARD_DEPS := $(if $(wildcard $(GUARD_RULES)/rules),$(CFN_GUARD_STAMP))
 # checkov: no calls to its SaaS for guideline mappings (the checks themselves are local).
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
 
-.PHONY: help world test test-world test-rust test-infra guard lint build demo deploy lambda fuzz bench clean
+.PHONY: help invoke world test test-world test-rust test-infra guard lint build demo deploy lambda fuzz bench clean
 
 help:
 	@echo "make demo     the auditor against the local two-account world, from upload to alert"
 	@echo "make test     every test: world, auditor (unit, handler, end to end), infra checks, lint"
+	@echo "make invoke   the function as Lambda runs it, on EVENT=events/sqs-s3.json (runtime API + local world)"
 	@echo "make world    the local AWS world in the foreground (prints READY http://127.0.0.1:PORT)"
 	@echo "make build    release build of replication-auditor"
 	@echo "make lambda   the Lambda zip with cargo lambda (x86_64; arm64 needs zig: see README, Deploy)"
@@ -82,6 +83,12 @@ $(LAMBDA_STAMP): $(STAMP)
 lambda: $(LAMBDA_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --compiler cargo --output-format zip
 	@ls -l target/lambda/replication-auditor/bootstrap.zip
+
+# The function run the way Lambda runs it: a Lambda Runtime API + the local world (demo/invoke.py).
+EVENT ?= events/sqs-s3.json
+invoke: $(STAMP)
+	cargo build --locked --quiet
+	@$(PY) demo/invoke.py $(EVENT)
 
 demo: $(STAMP)
 	cargo build --locked --quiet

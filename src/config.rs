@@ -184,6 +184,14 @@ impl Config {
         };
         let mut problems = Vec::new();
         let defaults = Config::default();
+        // "" is unset (a CloudFormation parameter left empty); blanks are a typo worth naming.
+        for name in ALL_VARIABLES {
+            if lookup(name).is_some_and(|v| !v.is_empty() && v.trim().is_empty()) {
+                problems.push(format!(
+                    "{name} is set but blank: unset it or give it a value"
+                ));
+            }
+        }
 
         let destination_role_arn = get(DESTINATION_ROLE_ARN);
         if let Some(arn) = &destination_role_arn {
@@ -240,8 +248,16 @@ impl Config {
             }
         }
         let metrics_namespace = get(METRICS_NAMESPACE).unwrap_or(defaults.metrics_namespace);
-        if metrics_namespace.starts_with("AWS/") || metrics_namespace.len() > 255 {
-            problems.push(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: namespaces starting with AWS/ are reserved and the limit is 255 characters"));
+        // CloudWatch API reference, PutMetricData: ASCII letters, digits, '.', '-', '_', '/', '#',
+        // ':' and spaces, at most 255, not AWS/ (reserved for AWS services).
+        let namespace_chars = metrics_namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+        if metrics_namespace.starts_with("AWS/")
+            || metrics_namespace.len() > 255
+            || !namespace_chars
+        {
+            problems.push(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: CloudWatch takes up to 255 characters of letters, digits, . - _ / # : and spaces, and reserves AWS/"));
         }
         let metrics_mode_set = get(METRICS_MODE).is_some();
         let metrics_mode = match get(METRICS_MODE).as_deref() {
@@ -260,6 +276,8 @@ impl Config {
             let parts: Vec<&str> = arn.split(':').collect();
             if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[4].len() != 12 {
                 problems.push(format!("{ALERT_TOPIC_ARN}={arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"));
+            } else if arn.ends_with(".fifo") {
+                problems.push(format!("{ALERT_TOPIC_ARN}={arn:?} is a FIFO topic, which needs a message group id and is for ordered delivery to SQS only: use a standard topic (e-mail, chat and paging subscriptions need one)"));
             }
         }
         let late_after = seconds(
@@ -320,6 +338,9 @@ impl Config {
                 problems.push(format!(
                     "{SOURCE_BUCKETS}: {bucket:?} is not a valid S3 bucket name"
                 ));
+            }
+            if buckets.is_empty() {
+                problems.push(format!("{SOURCE_BUCKETS}={raw:?} names no bucket: list the source buckets to audit, or unset it to audit every bucket an event names"));
             }
             buckets
         });
@@ -391,19 +412,34 @@ fn is_role_arn(arn: &str) -> bool {
             .is_some_and(|name| !name.is_empty())
 }
 
+/// S3's bucket naming rules (S3 user guide, "General purpose bucket naming rules"): 3–63
+/// characters of lowercase letters, digits, '.' and '-', beginning and ending with a letter or
+/// digit, no "..", not shaped like an IP address, none of the reserved prefixes and suffixes.
+/// Buckets created in us-east-1 before March 2018 may also have uppercase letters and '_' and
+/// up to 255 characters ("legacy" names): those exist, so they are accepted too.
 fn is_bucket_name(name: &str) -> bool {
-    (3..=63).contains(&name.len())
+    let edges_alphanumeric = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let modern = (3..=63).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && edges_alphanumeric
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err()
+        && !["xn--", "sthree-", "amzn-s3-demo-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        && !["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+            .iter()
+            .any(|s| name.ends_with(s));
+    let legacy = (3..=255).contains(&name.len())
         && name
             .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && name.chars().any(|c| c.is_ascii_uppercase() || c == '_')
+        && edges_alphanumeric;
+    modern || legacy
 }
 
 #[cfg(test)]
@@ -456,7 +492,7 @@ mod tests {
             (LATE_AFTER_SECONDS, "fifteen minutes"),
             (MAX_CONCURRENCY, "0"),
             (METRICS_MODE, "xray"),
-            (DESTINATION_BUCKET, "Bad_Bucket"),
+            (DESTINATION_BUCKET, "bad bucket"),
         ])
         .unwrap_err();
         assert_eq!(error.problems.len(), 5, "{error}");
@@ -480,7 +516,8 @@ mod tests {
             Some(vec!["a-bucket".to_string(), "b-bucket".to_string()])
         );
         assert_eq!(config.log_keys, LogKeys::Hash);
-        let error = load(&[(SOURCE_BUCKETS, "ok-bucket,Not_OK"), (LOG_KEYS, "rot13")]).unwrap_err();
+        let error =
+            load(&[(SOURCE_BUCKETS, "ok-bucket,not..ok"), (LOG_KEYS, "rot13")]).unwrap_err();
         assert_eq!(error.problems.len(), 2, "{error}");
     }
 
@@ -525,6 +562,49 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(error.problems.len(), 3, "{error}");
+    }
+
+    #[test]
+    fn configuration_that_would_silently_do_nothing_is_an_error() {
+        let error = load(&[
+            (SOURCE_BUCKETS, ","),
+            (LOG_KEYS, "   "),
+            (METRICS_NAMESPACE, "Replication Audit!"),
+            (
+                ALERT_TOPIC_ARN,
+                "arn:aws:sns:us-east-1:111111111111:alerts.fifo",
+            ),
+        ])
+        .unwrap_err();
+        let text = error.to_string();
+        assert_eq!(error.problems.len(), 4, "{text}");
+        for expected in ["names no bucket", "blank", "CloudWatch takes", "FIFO"] {
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_follow_s3s_rules_legacy_us_east_1_names_included() {
+        for good in ["acme-screenshots", "a.b-c", "abc", "Legacy_Bucket_2017"] {
+            assert!(is_bucket_name(good), "{good}");
+        }
+        for bad in [
+            "ab",
+            "-acme",
+            "acme..replica",
+            "192.168.1.1",
+            "xn--acme",
+            "acme-s3alias",
+            "acme bucket",
+            "_legacy",
+        ] {
+            assert!(!is_bucket_name(bad), "{bad}");
+        }
+        assert!(is_bucket_name(&"l".repeat(63)) && !is_bucket_name(&"l".repeat(64)));
+        assert!(
+            is_bucket_name(&format!("L{}", "l".repeat(200))),
+            "legacy up to 255"
+        );
     }
 
     #[test]

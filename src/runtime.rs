@@ -164,15 +164,21 @@ async fn serve_lambda() -> ExitCode {
     };
     let clients = AwsClients::load(&config).await;
     let drift = Arc::new(DriftCheckSinks::new(&config, &clients));
+    let margin = config.deadline_margin;
     let auditor = Arc::new(live_auditor(config, clients, EmfOutput::Stdout));
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let auditor = Arc::clone(&auditor);
         let drift = Arc::clone(&drift);
+        let first = Arc::clone(&first);
         async move {
             if let Some(request) = crate::doctor::schedule::request(&event.payload) {
                 return drift.run(&request, EmfOutput::Stdout).await;
             }
             let deadline = deadline_instant(event.context.deadline);
+            if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                warn_if_margin_exceeds_timeout(margin, deadline);
+            }
             let report = auditor.handle(&event.payload, Some(deadline)).await?;
             // A response that cannot be serialised fails the invocation (SQS then retries the
             // batch); answering `null` would tell SQS that every message succeeded.
@@ -220,6 +226,19 @@ impl DriftCheckSinks {
             emf_output,
         )
         .await?)
+    }
+}
+
+/// The first invocation tells how long the function may run: a deadline margin as long as that
+/// leaves no time to audit anything (every object would be handed back, forever).
+fn warn_if_margin_exceeds_timeout(margin: Duration, deadline: Instant) {
+    let available = deadline.saturating_duration_since(Instant::now());
+    if margin >= available {
+        tracing::warn!(
+            margin_ms = margin.as_millis() as u64,
+            invocation_ms = available.as_millis() as u64,
+            "AUDITOR_DEADLINE_MARGIN_MS is as long as the function's timeout: no object can be audited; lower it or raise the timeout"
+        );
     }
 }
 

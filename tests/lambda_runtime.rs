@@ -62,7 +62,11 @@ async fn the_runtime_deadline_is_honoured_and_unaudited_messages_are_handed_back
     world.drain();
     let event = world.sqs_event_from_queue().await;
     // 1.5 s until Lambda's deadline, 2 s of margin: no time to audit anything.
-    let (answers, _) = world.lambda(&[event], 1_500, &[]);
+    let (answers, log) = world.lambda(&[event], 1_500, &[]);
+    assert!(
+        log.contains("AUDITOR_DEADLINE_MARGIN_MS is as long as the function's timeout"),
+        "the first invocation warns that nothing can be audited: {log}"
+    );
     let body = &answers[0]["body"];
     assert_eq!(answers[0]["status"], "response");
     assert_eq!(body["counts"]["error"], 1);

@@ -31,8 +31,10 @@ pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
                 let hex = bytes
                     .get(i + 1..i + 3)
                     .ok_or(KeyError::InvalidPercent { position: i })?;
+                // Two hex digits exactly: from_str_radix alone would also take a sign ("%+A").
                 let value = std::str::from_utf8(hex)
                     .ok()
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or(KeyError::InvalidPercent { position: i })?;
                 out.push(value);
@@ -102,6 +104,13 @@ mod tests {
             decode_event_key("bad%zzx"),
             Err(KeyError::InvalidPercent { position: 3 })
         );
+        for signed in ["a%+A", "a%-1", "a% 1"] {
+            assert_eq!(
+                decode_event_key(signed),
+                Err(KeyError::InvalidPercent { position: 1 }),
+                "{signed}"
+            );
+        }
         assert_eq!(decode_event_key("%FF%FE"), Err(KeyError::InvalidUtf8));
         assert_eq!(decode_event_key(""), Err(KeyError::Empty));
     }

@@ -257,6 +257,19 @@ fn decode_embedded(
         ));
         return;
     };
+    if let Some(kind @ ("SubscriptionConfirmation" | "UnsubscribeConfirmation")) =
+        object.get("Type").and_then(Value::as_str)
+    {
+        // SNS sends these to a subscribed queue when the subscription is made or removed (SNS
+        // developer guide, "HTTP/S message formats"); with an SQS subscription SNS confirms
+        // itself, so there is nothing to do, and nothing to hand to the dead-letter queue.
+        items.push(skip(
+            message_id,
+            origin.to_string(),
+            format!("SNS {kind} message: not an S3 event; nothing to audit"),
+        ));
+        return;
+    }
     if object.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
         match object.get("Message").and_then(Value::as_str) {
             Some(message) => decode_embedded(message, message_id, origin, items, depth + 1),
@@ -305,6 +318,17 @@ fn decode_embedded(
 }
 
 fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) -> Item {
+    let source = record
+        .get("eventSource")
+        .or_else(|| record.get("EventSource"))
+        .and_then(Value::as_str);
+    if let Some(other) = source.filter(|s| *s != "aws:s3") {
+        return reject(
+            message_id,
+            origin,
+            format!("a record from {other}, not an S3 event (eventSource aws:s3): this trigger does not belong to the replication auditor"),
+        );
+    }
     // userIdentity and requestParameters are required by the event type but carry nothing the
     // audit needs: a producer that leaves them out still gets its objects audited.
     let mut record = record.clone();
@@ -667,6 +691,22 @@ mod tests {
         record["replicationEventData"] = json!({"destinationBucket": "arn:aws:s3:::dst", "s3Operation": "DELETE_MARKER_PUT", "failureReason": "DstDelObjNotPermitted"});
         let batch = decode(&json!({"Records": [record]})).unwrap();
         assert!(audited(&batch)[0].is_delete_marker());
+    }
+
+    #[test]
+    fn records_of_other_services_and_sns_confirmations_are_named_as_such() {
+        let ses =
+            json!({"Records": [{"eventSource": "aws:ses", "eventVersion": "1.0", "ses": {}}]});
+        let batch = decode(&ses).unwrap();
+        assert!(
+            matches!(&batch.items[0].content, Content::Reject(why) if why.contains("aws:ses") && why.contains("not an S3 event"))
+        );
+        let confirmation = json!({"Type": "SubscriptionConfirmation", "Message": "You have chosen to subscribe", "SubscribeURL": "https://sns.example"}).to_string();
+        let event = json!({"Records": [{"messageId": "m1", "body": confirmation, "eventSource": "aws:sqs"}]});
+        let batch = decode(&event).unwrap();
+        assert!(
+            matches!(&batch.items[0].content, Content::Skip(why) if why.contains("SubscriptionConfirmation"))
+        );
     }
 
     #[test]
