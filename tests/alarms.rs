@@ -38,18 +38,9 @@ async fn a_failed_replication_fires_its_alarm_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transient_error_sqs_retries_does_not_page_the_last_delivery_does() {
     let world = World::start();
-    world.put(HEALTHY_SOURCE, "blip.png", b"x").await;
-    world.drain();
     let body = world
-        .take_messages(EVENT_QUEUE)
-        .await
-        .into_iter()
-        .map(|(_, body)| body)
-        .find(|body| body.contains("blip.png"))
-        .expect("the creation event");
-    world.fault(
-        json!({"fault": "unavailable", "operation": "HeadObject", "bucket": HEALTHY_DESTINATION}),
-    );
+        .healthy_object_whose_replica_cannot_be_read("blip.png")
+        .await;
     let env = [("AUDITOR_MAX_RECEIVE_COUNT", "3")];
     let first = json!({"Records": [sqs_delivery("m1", &body, 1)]});
     world.invoke(&first, &env);

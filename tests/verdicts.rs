@@ -295,18 +295,9 @@ async fn a_missing_destination_bucket_is_an_error_naming_it_never_missing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_error_sqs_will_retry_is_counted_not_paged_and_the_last_delivery_pages() {
     let world = World::start();
-    world.put(HEALTHY_SOURCE, "busy.png", b"x").await;
-    world.drain();
     let body = world
-        .take_messages(EVENT_QUEUE)
-        .await
-        .into_iter()
-        .map(|(_, body)| body)
-        .find(|body| body.contains("busy.png"))
-        .expect("the creation event");
-    world.fault(
-        json!({"fault": "unavailable", "operation": "HeadObject", "bucket": HEALTHY_DESTINATION}),
-    );
+        .healthy_object_whose_replica_cannot_be_read("busy.png")
+        .await;
     let env = [
         ("AUDITOR_MAX_RECEIVE_COUNT", "3"),
         ("AUDITOR_METRICS_MODE", "emf"),

@@ -215,6 +215,22 @@ impl World {
         output.version_id.expect("a delete marker version")
     }
 
+    /// A replicated object in the healthy pair whose replica HEADs now answer 503 (a transient
+    /// fault SQS retries past): the S3 notification body S3 queued for it.
+    pub async fn healthy_object_whose_replica_cannot_be_read(&self, key: &str) -> String {
+        self.put(HEALTHY_SOURCE, key, b"x").await;
+        self.drain();
+        let body = self
+            .take_messages(EVENT_QUEUE)
+            .await
+            .into_iter()
+            .map(|(_, body)| body)
+            .find(|body| body.contains(key))
+            .expect("the creation event");
+        self.fault(json!({"fault": "unavailable", "operation": "HeadObject", "bucket": HEALTHY_DESTINATION}));
+        body
+    }
+
     /// PUT an object into a source bucket as account A; returns its version id.
     pub async fn put(&self, bucket: &str, key: &str, body: &[u8]) -> String {
         let output = self
