@@ -164,9 +164,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Table => print!("{}", report.to_table()),
+    match (output, &report.batch_operations) {
+        // `invoke` prints what Lambda answers: for Batch Operations, its response shape.
+        (Output::Json, Some(response)) => {
+            println!("{}", serde_json::to_string_pretty(response)?)
+        }
+        (Output::Json, None) => println!("{}", serde_json::to_string_pretty(&report)?),
+        (Output::Table, _) => print!("{}", report.to_table()),
     }
     Ok(ExitCode::from(if report.is_alarming() { 1 } else { 0 }))
 }

@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod audit;
 pub mod aws;
+pub mod batch_operations;
 pub mod cli;
 pub mod config;
 pub mod doctor;
