@@ -158,7 +158,7 @@ async fn pending_and_throttled_objects_are_temporary_failures_under_the_lambda_r
             task("2.0", "t-busy", HEALTHY_SOURCE, "busy.bin", Some(&busy)),
         ],
     );
-    let (answers, log) = world.lambda(&[event.clone()], 20_000, &[]);
+    let (answers, log) = world.lambda(std::slice::from_ref(&event), 20_000, &[]);
     assert_eq!(answers[0]["status"], "response", "{log}");
     let response = &answers[0]["body"];
     assert_shape(response, &event);
