@@ -550,13 +550,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             None
         };
         let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker);
-        let verdict_coverage = if !coverage.destinations.is_empty() {
-            RuleCoverage::Covered
-        } else if coverage.excluded_by_tags {
-            RuleCoverage::ExcludedByTags
-        } else {
-            RuleCoverage::NotCovered
-        };
+        let verdict_coverage = coverage.rule_coverage();
         for destination in coverage.destinations {
             add_destination(&mut destinations, destination);
         }

@@ -18,5 +18,6 @@ pub mod event;
 pub mod handler;
 pub mod metrics;
 pub mod ports;
+pub mod reconcile;
 pub mod report;
 pub mod runtime;
