@@ -1,5 +1,6 @@
 //! The command line: `invoke` runs exactly the Lambda handler on an event file, `check` audits
-//! one object, `doctor` checks a whole replication setup (live, or `--offline` on documents).
+//! one object, `doctor` checks a whole replication setup (live, or `--offline` on documents),
+//! `reconcile` audits existing objects from two S3 Inventory reports.
 //! Exit codes: 0 healthy, 1 something alarming found, 2 usage or configuration error (with a
 //! message saying what to fix).
 
