@@ -1,5 +1,6 @@
 //! The command line: `invoke` runs exactly the Lambda handler on an event file, `check` audits
-//! one object, `doctor` checks a whole replication setup (live, or `--offline` on documents).
+//! one object, `doctor` checks a whole replication setup (live, or `--offline` on documents),
+//! `reconcile` audits existing objects from two S3 Inventory reports.
 //! Exit codes: 0 healthy, 1 something alarming found, 2 usage or configuration error (with a
 //! message saying what to fix).
 
@@ -59,6 +60,35 @@ enum Command {
     /// Check a replication setup in both accounts (or, with --offline, the documents about to
     /// be pasted): one PASS / WARN / FAIL line per check, with the fix.
     Doctor(DoctorArgs),
+    /// Reconcile S3 Inventory reports of the source and destination buckets: a verdict per
+    /// object version, counts, and a re-drive manifest for S3 Batch Replication.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReconcileArgs {
+    /// The source bucket's inventory manifest.json: s3://REPORT-BUCKET/KEY, or a local copy laid
+    /// out as `aws s3 sync` of the report bucket leaves it.
+    #[arg(long)]
+    source_manifest: String,
+    /// The destination bucket's inventory manifest.json (same forms).
+    #[arg(long)]
+    destination_manifest: String,
+    /// Write a CSV manifest (bucket,key,version; no header; keys URL-encoded) of every version
+    /// that needs re-driving, ready for S3 Batch Replication.
+    #[arg(long)]
+    redrive_manifest: Option<PathBuf>,
+    /// Memory the join may use before both sides are spilled to partition files.
+    #[arg(long, default_value_t = 262_144)]
+    memory_budget_kib: u64,
+    /// Where spilled partitions go (default: a fresh directory under the system's temp dir).
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
+    /// Do not read the source bucket's replication configuration (coverage unknown).
+    #[arg(long)]
+    offline: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    output: Output,
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,6 +149,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let is_check = matches!(cli.command, Command::Check { .. });
     let (payload, deadline, output) = match cli.command {
         Command::Doctor(args) => return doctor(args).await,
+        Command::Reconcile(args) => return reconcile(args).await,
         Command::Invoke {
             event,
             deadline_ms,
@@ -164,9 +195,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Table => print!("{}", report.to_table()),
+    match (output, &report.batch_operations) {
+        // `invoke` prints what Lambda answers: for Batch Operations, its response shape.
+        (Output::Json, Some(response)) => {
+            println!("{}", serde_json::to_string_pretty(response)?)
+        }
+        (Output::Json, None) => println!("{}", serde_json::to_string_pretty(&report)?),
+        (Output::Table, _) => print!("{}", report.to_table()),
     }
     Ok(ExitCode::from(if report.is_alarming() { 1 } else { 0 }))
 }
@@ -190,6 +225,86 @@ async fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         Output::Table => print!("{}", report.to_table()),
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// `reconcile`: two inventories → verdicts, counts and a re-drive manifest.
+async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    use crate::reconcile::{reconcile, Rules, Settings};
+    let config = Config::from_env()?;
+    let work_dir = match &args.spill_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "replication-auditor-reconcile-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        )),
+    };
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("cannot create the spill directory {}", work_dir.display()))?;
+    let result = async {
+        let needs_aws = !args.offline
+            || args.source_manifest.starts_with("s3://")
+            || args.destination_manifest.starts_with("s3://");
+        let clients = if needs_aws {
+            Some(AwsClients::load(&config).await)
+        } else {
+            None
+        };
+        let source_s3 = clients.as_ref().map(|c| &c.source_s3);
+        let source =
+            crate::aws::inventory::open(source_s3, &args.source_manifest, &work_dir.join("source"))
+                .await?;
+        let destination = crate::aws::inventory::open(
+            source_s3,
+            &args.destination_manifest,
+            &work_dir.join("destination"),
+        )
+        .await?;
+        let rules = match (&clients, args.offline) {
+            (Some(clients), false) => {
+                use crate::ports::ObjectProbe;
+                let probe = crate::aws::s3::S3Probe::new(
+                    clients.source_s3.clone(),
+                    clients.destination_s3.clone(),
+                );
+                match probe
+                    .replication_rules(&source.manifest.source_bucket)
+                    .await
+                {
+                    Ok(rules) => Rules::Read(rules),
+                    Err(error) => Rules::Unreadable(error.to_string()),
+                }
+            }
+            _ => Rules::NotAsked,
+        };
+        let settings = Settings {
+            policy: crate::audit::VerdictPolicy {
+                late_after: chrono::Duration::from_std(config.late_after)
+                    .unwrap_or(chrono::Duration::seconds(900)),
+                alarm_on_unreplicated: config.alarm_on_unreplicated,
+            },
+            memory_budget_bytes: args.memory_budget_kib.saturating_mul(1024),
+            spill_dir: work_dir.clone(),
+            redrive: args.redrive_manifest.clone(),
+            progress: true,
+        };
+        // Reading and joining is blocking file work: keep it off the async scheduler.
+        let outcome = tokio::task::spawn_blocking(move || {
+            reconcile(&source, &destination, &rules, &settings)
+        })
+        .await??;
+        anyhow::Ok(outcome)
+    }
+    .await;
+    if args.spill_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    let outcome = result?;
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        Output::Table => print!("{}", outcome.to_table()),
+    }
+    Ok(ExitCode::from(if outcome.is_alarming() { 1 } else { 0 }))
 }
 
 /// The offline arguments, read and checked: every problem at once.

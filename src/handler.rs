@@ -12,6 +12,7 @@ use crate::audit::{
     decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
     ReplicationStatus, Verdict, VerdictPolicy,
 };
+use crate::batch_operations::{task_result, BatchOperationsResponse, TaskOutcome};
 use crate::config::{Config, LogKeys, MetricsMode};
 use crate::event::{self, Content, EventError, Trigger};
 use crate::metrics;
@@ -218,8 +219,11 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             }
         }
         let mut retry_object = vec![false; objects.len()];
+        let mut reached = vec![true; objects.len()];
+        let mut findings_of_object = Vec::with_capacity(objects.len());
         let mut findings = Vec::new();
         for (index, outcome) in outcomes.into_iter().enumerate() {
+            reached[index] = outcome.is_some();
             let mut object_findings = outcome.unwrap_or_else(|| vec![not_audited(&objects[index])]);
             retry_object[index] = object_findings.iter().any(|f| f.verdict.needs_retry());
             if will_be_redelivered[index] {
@@ -231,7 +235,9 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     finding.detail.retried_by_sqs = true;
                 }
             }
+            let first = findings.len();
             findings.extend(object_findings);
+            findings_of_object.push(first..findings.len());
         }
 
         let batch_item_failures = (batch.trigger == Trigger::Sqs).then(|| {
@@ -252,7 +258,32 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             response.batch_item_failures
         });
 
-        let report = Report::new(findings, skipped, rejected, batch_item_failures);
+        let batch_operations = batch.job.as_ref().map(|job| {
+            let results = batch
+                .items
+                .iter()
+                .zip(&object_of_item)
+                .filter_map(|(item, object)| {
+                    // A task without an id cannot be answered; `treatMissingKeysAs` fails it.
+                    let task_id = item.message_id.as_deref()?;
+                    let outcome = match (&item.content, object) {
+                        (Content::Reject(why), _) => TaskOutcome::Rejected(why),
+                        (Content::Skip(reason), _) => TaskOutcome::Skipped(reason),
+                        (Content::Audit(_), Some(index)) => TaskOutcome::Audited {
+                            findings: &findings[findings_of_object[*index].clone()],
+                            reached: reached[*index],
+                        },
+                        (Content::Audit(_), None) => {
+                            TaskOutcome::Skipped("the bucket is not in AUDITOR_SOURCE_BUCKETS")
+                        }
+                    };
+                    Some(task_result(task_id, outcome))
+                })
+                .collect();
+            BatchOperationsResponse::new(job, results)
+        });
+        let mut report = Report::new(findings, skipped, rejected, batch_item_failures);
+        report.batch_operations = batch_operations;
         // Metrics and the alert go out together; a failure of either is logged, never fatal, and
         // neither may hold the answer past the Lambda deadline.
         let publish = async {
@@ -519,13 +550,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             None
         };
         let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker);
-        let verdict_coverage = if !coverage.destinations.is_empty() {
-            RuleCoverage::Covered
-        } else if coverage.excluded_by_tags {
-            RuleCoverage::ExcludedByTags
-        } else {
-            RuleCoverage::NotCovered
-        };
+        let verdict_coverage = coverage.rule_coverage();
         for destination in coverage.destinations {
             add_destination(&mut destinations, destination);
         }

@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod audit;
 pub mod aws;
+pub mod batch_operations;
 pub mod cli;
 pub mod config;
 pub mod doctor;
@@ -17,5 +18,6 @@ pub mod event;
 pub mod handler;
 pub mod metrics;
 pub mod ports;
+pub mod reconcile;
 pub mod report;
 pub mod runtime;

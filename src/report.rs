@@ -1,6 +1,9 @@
 //! The handler's response (a contract other tools read) and its table rendering for people.
+//! For S3 Batch Operations the response Lambda returns is the Batch Operations shape
+//! ([`crate::batch_operations`]); the report is still what the CLI's table shows.
 
 use crate::audit::{Finding, Verdict};
+use crate::batch_operations::BatchOperationsResponse;
 use aws_lambda_events::sqs::BatchItemFailure;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -36,6 +39,9 @@ pub struct Report {
     /// SQS partial batch response; present only for SQS triggers.
     #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
     pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+    /// S3 Batch Operations: the response Lambda returns instead of the report.
+    #[serde(skip)]
+    pub batch_operations: Option<BatchOperationsResponse>,
 }
 
 impl Report {
@@ -56,13 +62,19 @@ impl Report {
             skipped,
             rejected,
             batch_item_failures,
+            batch_operations: None,
         }
     }
 
-    /// The response as Lambda will carry it: the whole report when it fits in `limit` bytes;
+    /// The response as Lambda will carry it: for S3 Batch Operations its response shape; else
+    /// the whole report when it fits in `limit` bytes;
     /// else the counts, every `batchItemFailures` entry (SQS needs all of them), the rejections,
     /// as many alarming findings as fit, and a `truncated` note saying what was left out.
     pub fn to_response(&self, limit: usize) -> Result<Value, serde_json::Error> {
+        // One result per task, each short: Batch Operations sends one task per invocation.
+        if let Some(response) = &self.batch_operations {
+            return serde_json::to_value(response);
+        }
         let full = serde_json::to_value(self)?;
         if serde_json::to_vec(&full)?.len() <= limit {
             return Ok(full);

@@ -158,6 +158,19 @@ const EXPECTATIONS: &[Expect] = &[
         skipped: 0,
         batch_failures: None,
     },
+    // S3 Batch Operations: the report behind the Batch Operations response (checked below).
+    Expect {
+        file: "batch-operations-1.0.json",
+        findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
+        skipped: 0,
+        batch_failures: None,
+    },
+    Expect {
+        file: "batch-operations-2.0.json",
+        findings: &[("monthly report November.pdf", "failed")],
+        skipped: 0,
+        batch_failures: None,
+    },
     Expect {
         file: "manual.json",
         findings: &[("Screen Shot 2026-11-24 at 10.15.03.png", "replicated")],
@@ -334,5 +347,97 @@ async fn a_stuck_metrics_call_does_not_hold_the_answer_past_the_deadline() {
     assert_eq!(
         report.counts["replicated"], 1,
         "the findings are still returned"
+    );
+}
+
+/// The Batch Operations samples answer in the Batch Operations response shape: the invocation
+/// echoed, one result per task, the verdict as `resultString`.
+#[tokio::test]
+async fn batch_operations_samples_answer_in_the_batch_operations_shape() {
+    for (file, code, verdict) in [
+        ("batch-operations-1.0.json", "Succeeded", "replicated"),
+        ("batch-operations-2.0.json", "PermanentFailure", "failed"),
+    ] {
+        let event = load(file);
+        let report = auditor().handle(&event, None).await.unwrap();
+        let response = report.to_response(usize::MAX).unwrap();
+        let mut keys: Vec<&str> = response
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "invocationId",
+                "invocationSchemaVersion",
+                "results",
+                "treatMissingKeysAs"
+            ],
+            "{file}"
+        );
+        assert_eq!(
+            response["invocationSchemaVersion"],
+            event["invocationSchemaVersion"]
+        );
+        assert_eq!(response["invocationId"], event["invocationId"]);
+        assert_eq!(response["treatMissingKeysAs"], "PermanentFailure");
+        let result = &response["results"][0];
+        assert_eq!(result["taskId"], event["tasks"][0]["taskId"], "{file}");
+        assert_eq!(result["resultCode"], code, "{file}");
+        assert!(
+            result["resultString"]
+                .as_str()
+                .unwrap()
+                .starts_with(verdict),
+            "{file}: {result}"
+        );
+    }
+}
+
+/// Published S3 Batch Operations samples (schema 1.0 and 2.0, from AWS's own libraries and
+/// tools) decode without a rejection or an error. Skipped when the collection is not beside
+/// the repository.
+#[tokio::test]
+async fn published_batch_operations_samples_decode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-events/events");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!(
+            "skipped: no published sample events at {} (optional)",
+            dir.display()
+        );
+        return;
+    };
+    let mut seen = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if event.get("invocationSchemaVersion").is_none() {
+            continue;
+        }
+        seen += 1;
+        let batch = s3_replication_auditor::event::decode(&event)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let tasks = event["tasks"].as_array().unwrap().len();
+        assert_eq!(batch.items.len(), tasks, "{}", path.display());
+        let report = auditor().handle(&event, None).await.unwrap();
+        let response = report.to_response(usize::MAX).unwrap();
+        assert_eq!(
+            response["results"].as_array().unwrap().len(),
+            tasks,
+            "{}: {response}",
+            path.display()
+        );
+        assert_eq!(response["invocationId"], event["invocationId"]);
+    }
+    assert!(
+        seen >= 2,
+        "expected schema 1.0 and 2.0 samples in {}",
+        dir.display()
     );
 }

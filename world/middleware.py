@@ -15,7 +15,8 @@
   benchmarks can count API calls at the server.
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
   credentials sts:AssumeRole issued, bulk object creation for benchmarks, building the named
-  extra scenarios with `POST /_world/scenario/<name>`, the alarm board and Embedded Metric Format
+  extra scenarios with `POST /_world/scenario/<name>`, S3 Inventory reports with
+  `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P`, the alarm board and Embedded Metric Format
   ingestion — see `alarms.py`).
 """
 
@@ -534,6 +535,28 @@ class WorldMiddleware:
             backend = self.alarms.backend(query.get("account", SOURCE.account_id), query.get("region", REGION))
             result = ingest_emf(backend, _buffer_body(environ).decode("utf-8", "replace"))
             return _json(start_response, result, "400 Bad Request" if result["rejected"] else "200 OK")
+        if path == "/_world/inventory" and method == "POST":
+            # An S3 Inventory report of `bucket` written into `destination` (world/inventory.py).
+            from .inventory import InventoryError, write_inventory
+
+            try:
+                fields = query.get("fields")
+                written = write_inventory(
+                    query.get("bucket", ""),
+                    query.get("destination", ""),
+                    file_format=query.get("format", "CSV"),
+                    prefix=query.get("prefix", "inventory"),
+                    config_id=query.get("config_id", "all-versions"),
+                    versions=query.get("versions", "all"),
+                    fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
+                    rows_per_file=int(query.get("rows_per_file", "100000")),
+                    seed=int(query["seed"]) if "seed" in query else None,
+                )
+            except (InventoryError, ValueError) as error:
+                return _json(start_response, {"error": str(error)}, "400 Bad Request")
+            finally:
+                self.engine.request_finished()
+            return _json(start_response, written)
         if path == "/_world/replication":
             if "bucket" not in query or "key" not in query:
                 return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")

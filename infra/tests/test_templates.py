@@ -254,3 +254,21 @@ def test_every_checkov_suppression_says_why(path):
     for name, resource in cfn_yaml.load(path)["Resources"].items():
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert len(skip.get("comment", "")) > 20, f"{name}: {skip['id']} needs a reason"
+
+
+def test_batch_operations_role_invokes_the_auditor_reads_the_manifest_and_writes_the_report_only():
+    template = load("auditor.yaml")
+    role = template["Resources"]["BatchOperationsRole"]
+    assert role["Condition"] == "HasInventoryReports"
+    [trust] = statements(role["Properties"]["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    granted = {(a, json.dumps(s["Resource"], sort_keys=True)) for s in role_statements(role) for a in as_list(s["Action"])}
+    assert granted == {
+        ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["AuditorFunction", "Arn"]})),
+        ("s3:GetObject", json.dumps({"Fn::Sub": "arn:${AWS::Partition}:s3:::${InventoryReportBucketName}/${InventoryReportPrefix}/${SourceBucketName}/*"})),
+        ("s3:PutObject", json.dumps({"Fn::Sub": "arn:${AWS::Partition}:s3:::${InventoryReportBucketName}/${BatchReportPrefix}/*"})),
+    }
+    outputs = template["Outputs"]
+    assert outputs["BatchOperationsRoleArn"]["Condition"] == "HasInventoryReports"
+    assert outputs["FunctionArn"]["Value"] == {"Fn::GetAtt": ["AuditorFunction", "Arn"]}

@@ -66,6 +66,21 @@ pub struct Coverage {
     pub excluded_by_tags: bool,
 }
 
+impl Coverage {
+    /// What the verdict needs to know: covered (some destination), left out by a tag filter on
+    /// purpose, or not covered by any rule.
+    pub fn rule_coverage(&self) -> crate::audit::verdict::RuleCoverage {
+        use crate::audit::verdict::RuleCoverage;
+        if !self.destinations.is_empty() {
+            RuleCoverage::Covered
+        } else if self.excluded_by_tags {
+            RuleCoverage::ExcludedByTags
+        } else {
+            RuleCoverage::NotCovered
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReplicationRules {
     pub rules: Vec<ReplicationRule>,

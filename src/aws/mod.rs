@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod cloudwatch;
 pub mod doctor;
+pub mod inventory;
 pub mod s3;
 
 use crate::config::Config;

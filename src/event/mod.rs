@@ -8,7 +8,10 @@
 //! - SNS (`Records[].Sns.Message`) wrapping an S3 event;
 //! - EventBridge `Object Created` from `aws.s3`;
 //! - a manual payload `{"bucket": "...", "key": "...", "version_id": "..."}` (key not encoded),
-//!   or `{"objects": [ {…}, … ]}`.
+//!   or `{"objects": [ {…}, … ]}`;
+//! - an S3 Batch Operations `LambdaInvoke` invocation, schema 1.0 (`tasks[].s3BucketArn`) or
+//!   2.0 (`tasks[].s3Bucket`, `job.userArguments`); keys URL-encoded, `s3VersionId` optional
+//!   (S3 user guide, "S3 Batch Operations" / "Invoke AWS Lambda function").
 //!
 //! Every record becomes exactly one item per object it names: something to audit, a skip with
 //! a reason (deletes, test events, other event types), or a rejection with a clear error
@@ -35,6 +38,19 @@ pub enum Trigger {
     Sns,
     EventBridge,
     Manual,
+    /// S3 Batch Operations `LambdaInvoke`: the response is the Batch Operations shape.
+    BatchOperations,
+}
+
+/// The S3 Batch Operations invocation a batch came from: what the response must echo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchJob {
+    /// `invocationSchemaVersion`: `1.0` or `2.0`.
+    pub schema_version: String,
+    pub invocation_id: String,
+    pub job_id: Option<String>,
+    /// Schema 2.0 `job.userArguments` (accepted; the auditor needs none).
+    pub user_arguments: Map<String, Value>,
 }
 
 /// What one record (or one object inside a record) asks of the auditor.
@@ -49,7 +65,8 @@ pub enum Content {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    /// SQS `messageId` (the partial-batch item identifier), when the trigger is SQS.
+    /// The identifier the response names the record by: the SQS `messageId` (partial-batch
+    /// item identifier) or the Batch Operations `taskId`.
     pub message_id: Option<String>,
     /// Where in the event this came from, for messages (`Records[3]`).
     pub origin: String,
@@ -62,9 +79,11 @@ pub struct Batch {
     pub items: Vec<Item>,
     /// SQS `attributes.ApproximateReceiveCount` per message id: how often SQS has delivered it.
     pub receive_counts: HashMap<String, u32>,
+    /// Present when the trigger is S3 Batch Operations.
+    pub job: Option<BatchJob>,
 }
 
-pub const ACCEPTED_SHAPES: &str = "an S3 event notification ({\"Records\":[{\"s3\":…}]}), an SQS event ({\"Records\":[{\"messageId\",\"body\"}]}), an SNS event ({\"Records\":[{\"Sns\":{\"Message\"}}]}), an EventBridge \"Object Created\" event from aws.s3, an s3:TestEvent, or a manual payload ({\"bucket\",\"key\",\"version_id\"} or {\"objects\":[…]})";
+pub const ACCEPTED_SHAPES: &str = "an S3 event notification ({\"Records\":[{\"s3\":…}]}), an SQS event ({\"Records\":[{\"messageId\",\"body\"}]}), an SNS event ({\"Records\":[{\"Sns\":{\"Message\"}}]}), an EventBridge \"Object Created\" event from aws.s3, an s3:TestEvent, a manual payload ({\"bucket\",\"key\",\"version_id\"} or {\"objects\":[…]}), or an S3 Batch Operations invocation ({\"invocationSchemaVersion\",\"invocationId\",\"tasks\":[…]})";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum EventError {
@@ -72,6 +91,8 @@ pub enum EventError {
     NotAnObject(&'static str),
     #[error("unrecognised event shape (top-level fields: {fields}); expected {ACCEPTED_SHAPES}")]
     UnknownShape { fields: String },
+    #[error("S3 Batch Operations invocation: {0}")]
+    BatchOperations(String),
 }
 
 /// Decodes a whole Lambda payload.
@@ -109,13 +130,18 @@ pub fn decode(event: &Value) -> Result<Batch, EventError> {
             trigger,
             items,
             receive_counts,
+            job: None,
         });
+    }
+    if object.contains_key("invocationSchemaVersion") {
+        return decode_batch_operations(object);
     }
     if object.contains_key("detail-type") {
         return Ok(Batch {
             trigger: Trigger::EventBridge,
             items: vec![decode_eventbridge(event, None, "event".into())],
             receive_counts: HashMap::new(),
+            job: None,
         });
     }
     if is_test_event(object) {
@@ -123,6 +149,7 @@ pub fn decode(event: &Value) -> Result<Batch, EventError> {
             trigger: Trigger::S3,
             items: vec![test_event_item(None, "event".into())],
             receive_counts: HashMap::new(),
+            job: None,
         });
     }
     if object.contains_key("bucket") || object.contains_key("objects") {
@@ -132,6 +159,7 @@ pub fn decode(event: &Value) -> Result<Batch, EventError> {
             trigger: Trigger::Manual,
             items,
             receive_counts: HashMap::new(),
+            job: None,
         });
     }
     Err(unknown_shape(object))
@@ -535,6 +563,134 @@ fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String)
     )
 }
 
+/// An S3 Batch Operations `LambdaInvoke` invocation: one item per task, named by its `taskId`.
+/// Only an invocation the auditor cannot answer in its own shape (no `invocationId`, no
+/// `tasks` array, an unknown schema version) is an error; a malformed task is rejected alone.
+fn decode_batch_operations(object: &Map<String, Value>) -> Result<Batch, EventError> {
+    let text = |name: &str| object.get(name).and_then(Value::as_str);
+    let schema_version = match text("invocationSchemaVersion") {
+        Some(version @ ("1.0" | "2.0")) => version.to_string(),
+        Some(other) => {
+            return Err(EventError::BatchOperations(format!(
+                "invocationSchemaVersion {other:?} is not one the auditor knows (1.0, 2.0)"
+            )))
+        }
+        None => {
+            return Err(EventError::BatchOperations(
+                "invocationSchemaVersion must be a string (1.0 or 2.0)".into(),
+            ))
+        }
+    };
+    let Some(invocation_id) = text("invocationId") else {
+        return Err(EventError::BatchOperations(
+            "no string invocationId to echo in the response".into(),
+        ));
+    };
+    let Some(tasks) = object.get("tasks").and_then(Value::as_array) else {
+        return Err(EventError::BatchOperations("no `tasks` array".into()));
+    };
+    let job = object.get("job");
+    let job = BatchJob {
+        schema_version,
+        invocation_id: invocation_id.to_string(),
+        job_id: job
+            .and_then(|j| j.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        user_arguments: job
+            .and_then(|j| j.get("userArguments"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    let items = tasks
+        .iter()
+        .enumerate()
+        .map(|(index, task)| batch_task(task, format!("tasks[{index}]")))
+        .collect();
+    Ok(Batch {
+        trigger: Trigger::BatchOperations,
+        items,
+        receive_counts: HashMap::new(),
+        job: Some(job),
+    })
+}
+
+/// One Batch Operations task. Schema 1.0 names the bucket by ARN (`s3BucketArn`), 2.0 by name
+/// (`s3Bucket`); either field is read whatever the version says.
+fn batch_task(task: &Value, origin: String) -> Item {
+    let text = |name: &str| task.get(name).and_then(Value::as_str).map(str::to_string);
+    let task_id = text("taskId");
+    let origin = match &task_id {
+        Some(id) => format!("{origin} (task {id})"),
+        None => origin,
+    };
+    if !task.is_object() {
+        return reject(
+            task_id,
+            origin,
+            "Batch Operations task is not a JSON object",
+        );
+    }
+    if task_id.is_none() {
+        return reject(
+            task_id,
+            origin,
+            "Batch Operations task has no string taskId",
+        );
+    }
+    let bucket = match (text("s3Bucket"), text("s3BucketArn")) {
+        (Some(name), _) => Some(name),
+        (None, Some(arn)) => match bucket_from_arn(&arn) {
+            Some(name) => Some(name),
+            None => {
+                return reject(
+                    task_id,
+                    origin,
+                    format!("s3BucketArn {arn:?} is not an S3 bucket ARN (arn:aws:s3:::BUCKET)"),
+                )
+            }
+        },
+        (None, None) => None,
+    };
+    let version_id = match task.get("s3VersionId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(version)) => Some(version.clone()),
+        Some(_) => {
+            return reject(
+                task_id,
+                origin,
+                "Batch Operations task s3VersionId must be a string or null",
+            )
+        }
+    };
+    let named = NamedObject {
+        bucket,
+        raw_key: text("s3Key"),
+        version_id,
+        event_time: None,
+        origin: Origin::Manual,
+        events: Vec::new(),
+    };
+    named.into_item(
+        task_id,
+        origin,
+        "Batch Operations task",
+        "s3Bucket (or s3BucketArn)",
+        "s3Key",
+    )
+}
+
+/// `arn:aws:s3:::bucket` → `bucket` (also the regional form some samples show,
+/// `arn:aws:s3:REGION:ACCOUNT:bucket`); bucket names never contain `:`.
+fn bucket_from_arn(arn: &str) -> Option<String> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service) = (parts.next()?, parts.next()?);
+    let bucket = parts.nth(2)?;
+    (service == "s3" && !bucket.is_empty() && !bucket.contains('/')).then(|| bucket.to_string())
+}
+
 fn decode_manual(
     object: &Map<String, Value>,
     message_id: Option<String>,
@@ -747,6 +903,57 @@ mod tests {
             decode(&json!([1])).unwrap_err(),
             EventError::NotAnObject("an array")
         );
+    }
+
+    #[test]
+    fn batch_operations_schema_1_names_the_bucket_by_arn_and_keys_are_url_encoded() {
+        let event = json!({"invocationSchemaVersion": "1.0", "invocationId": "inv", "job": {"id": "j"},
+            "tasks": [{"taskId": "t1", "s3Key": "Screen+Shot%2B1.png", "s3VersionId": "1", "s3BucketArn": "arn:aws:s3:::src"},
+                      {"taskId": "t2", "s3Key": "a", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:us-east-1:0123456788:other"},
+                      {"taskId": "t3", "s3Key": "a", "s3BucketArn": "{{{bucket_arn}}}"}]});
+        let batch = decode(&event).unwrap();
+        assert_eq!(batch.trigger, Trigger::BatchOperations);
+        let job = batch.job.as_ref().unwrap();
+        assert_eq!(
+            (job.schema_version.as_str(), job.invocation_id.as_str()),
+            ("1.0", "inv")
+        );
+        let objects = audited(&batch);
+        assert_eq!(objects[0].key, "Screen Shot+1.png");
+        assert_eq!(objects[0].bucket, "src");
+        assert_eq!(objects[1].bucket, "other");
+        assert_eq!(objects[1].version_id, None);
+        assert_eq!(batch.items[0].message_id.as_deref(), Some("t1"));
+        assert!(
+            matches!(&batch.items[2].content, Content::Reject(why) if why.contains("not an S3 bucket ARN"))
+        );
+    }
+
+    #[test]
+    fn batch_operations_schema_2_names_the_bucket_and_carries_user_arguments() {
+        let event = json!({"invocationSchemaVersion": "2.0", "invocationId": "inv",
+            "job": {"id": "j", "userArguments": {"k1": "v1"}},
+            "tasks": [{"taskId": "t1", "s3Key": "caf%C3%A9", "s3VersionId": "v", "s3Bucket": "src"},
+                      {"taskId": "t2", "s3Bucket": "src"}, {"s3Key": "x", "s3Bucket": "src"}]});
+        let batch = decode(&event).unwrap();
+        assert_eq!(batch.job.as_ref().unwrap().user_arguments["k1"], "v1");
+        assert_eq!(audited(&batch)[0].key, "café");
+        assert!(matches!(&batch.items[1].content, Content::Reject(why) if why.contains("s3Key")));
+        assert!(matches!(&batch.items[2].content, Content::Reject(why) if why.contains("taskId")));
+    }
+
+    #[test]
+    fn a_batch_operations_invocation_that_cannot_be_answered_is_an_error() {
+        for event in [
+            json!({"invocationSchemaVersion": "3.0", "invocationId": "i", "tasks": []}),
+            json!({"invocationSchemaVersion": "1.0", "tasks": []}),
+            json!({"invocationSchemaVersion": "1.0", "invocationId": "i"}),
+        ] {
+            assert!(
+                matches!(decode(&event), Err(EventError::BatchOperations(_))),
+                "{event}"
+            );
+        }
     }
 
     #[test]
