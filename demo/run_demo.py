@@ -7,7 +7,8 @@
 3. uploads a few "screenshots" and a report;
 4. runs the auditor (the real binary, `invoke`) on the S3 notifications the world queued in SQS —
    once right away (objects still PENDING: handed back to SQS), once after replication;
-5. runs it on a sample event from events/ and `check`s one object;
+5. runs it on a sample event from events/, `check`s one object, and reconciles the broken pair's
+   S3 Inventory reports into verdicts and a re-drive manifest;
    (before the uploads: `doctor --offline` catches the how-to author's bucket-name principal,
    which AWS refuses, and live `doctor` checks both pairs: PASS, and a FAIL naming the principal)
 6. prints the findings, the metrics as CloudWatch holds them, and the alert that was sent;
@@ -238,6 +239,8 @@ def main() -> int:
             print(textwrap.fill(line, 160, initial_indent="  ", subsequent_indent="      "))
         print(f"  exit code: {code}")
 
+        show_reconcile(url)
+
         heading("Metrics, as CloudWatch holds them (namespace S3ReplicationAuditor)")
         show_metrics(url)
 
@@ -296,6 +299,42 @@ def print_doctor(table: str, code: int) -> None:
                 print("  " + follow)
     counts = {status: sum(1 for line in lines if line.startswith(status)) for status in ("PASS", "WARN", "FAIL")}
     print(f"  {counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL   exit code: {code}")
+
+
+def show_reconcile(url: str) -> None:
+    """What already exists: S3 Inventory reports of the broken pair (written by the world as S3
+    writes them), reconciled into verdicts and a re-drive manifest for S3 Batch Replication."""
+    import urllib.parse
+    import urllib.request
+
+    reports = "acme-inventory-reports"
+    scenario.client("s3", url, SOURCE).create_bucket(Bucket=reports)
+    manifests = []
+    for bucket in (scenario.BROKEN_SOURCE, scenario.BROKEN_DESTINATION):
+        query = urllib.parse.urlencode({"bucket": bucket, "destination": reports, "format": "CSV", "prefix": "inventory"})
+        request = urllib.request.Request(f"{url}/_world/inventory?{query}", method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            manifests.append(f"s3://{reports}/{json.loads(response.read())['manifest_key']}")
+    heading("replication-auditor reconcile: the broken pair's S3 Inventory reports")
+    print(f"  source:      {manifests[0]}")
+    print(f"  destination: {manifests[1]}")
+    redrive = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False)
+    redrive.close()
+    try:
+        code, table = run_auditor(
+            url, "reconcile", "--source-manifest", manifests[0], "--destination-manifest", manifests[1],
+            "--redrive-manifest", redrive.name,
+        )
+        for line in table.splitlines():
+            print(textwrap.fill(line, 160, initial_indent="  ", subsequent_indent="      "))
+        print(f"  exit code: {code}")
+        with open(redrive.name, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        print(f"  re-drive manifest for S3 Batch Replication ({len(lines)} line(s), bucket,key,version):")
+        for line in lines:
+            print(f"    {line}")
+    finally:
+        os.unlink(redrive.name)
 
 
 def show_alarm_board(url: str) -> None:
