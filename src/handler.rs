@@ -341,9 +341,10 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     /// proves the replication (one HEAD per healthy object); the source is HEADed only when
     /// some replica is absent (PENDING, FAILED, no status, gone) — its answers are reused.
     async fn audit_once(&self, object: &ObjectRef, invocation: &Invocation) -> Vec<Finding> {
+        let tags = ObjectTags::new();
         let mut replicas: HashMap<String, Probe> = HashMap::new();
         if let Some(version_id) = object.version_id.as_deref() {
-            if let Ok((destinations, _)) = self.plan(object, &Probe::NotAsked).await {
+            if let Ok((destinations, _)) = self.plan(object, &Probe::NotAsked, &tags).await {
                 let heads = destinations.iter().map(|destination| {
                     invocation.head_destination(
                         &self.probe,
@@ -399,7 +400,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Probe::Found(facts) => facts.replication_status.clone(),
             _ => None,
         };
-        let (destinations, coverage) = match self.plan(object, &source).await {
+        let (destinations, coverage) = match self.plan(object, &source, &tags).await {
             Ok(plan) => plan,
             Err(error) => return vec![rules_unreadable(object, &source, &error)],
         };
@@ -494,10 +495,14 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     ///    the source bucket's rules send this version to — evaluated with the object's tags
     ///    when a rule filters on tags, and for a delete marker only under rules that replicate
     ///    delete markers. Accounts come from the rules' `Destination.Account`.
+    ///
+    /// `tags` keeps the object's tags between the two plans of one look (before and after the
+    /// source HEAD), so GetObjectTagging is asked at most once.
     async fn plan(
         &self,
         object: &ObjectRef,
         source: &Probe,
+        tags: &ObjectTags,
     ) -> Result<(Vec<Destination>, RuleCoverage), ProbeError> {
         let mut destinations: Vec<Destination> = Vec::new();
         for event in &object.events {
@@ -542,9 +547,15 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Some(Vec::new())
         } else if rules.needs_tags(&object.key) {
             Some(
-                self.probe
-                    .object_tags(&object.bucket, &object.key, object.version_id.as_deref())
-                    .await?,
+                tags.get_or_init(|| {
+                    self.probe.object_tags(
+                        &object.bucket,
+                        &object.key,
+                        object.version_id.as_deref(),
+                    )
+                })
+                .await
+                .clone()?,
             )
         } else {
             None
@@ -673,6 +684,9 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
     }
 }
+
+/// An object's tags, read once per look at it.
+type ObjectTags = tokio::sync::OnceCell<Result<Vec<(String, String)>, ProbeError>>;
 
 /// What one invocation learns that its other audits should know.
 #[derive(Default)]
@@ -1076,6 +1090,43 @@ mod tests {
             .unwrap();
         assert_eq!(report.findings[0].verdict, Verdict::Replicated);
         assert!(auditor.probe().calls().contains(&"tags k".to_string()));
+    }
+
+    #[tokio::test]
+    async fn tags_are_read_once_even_when_the_source_is_headed_too() {
+        let mut tagged = rule("b", "222222222222");
+        tagged.tags = vec![("replicate".into(), "yes".into())];
+        let probes = Probes {
+            source: HashMap::from([("k".into(), status("PENDING"))]),
+            rules: Some(ReplicationRules {
+                rules: vec![tagged],
+            }),
+            tags: vec![("replicate".into(), "yes".into())],
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let report = auditor
+            .handle(
+                &json!({"bucket": "src", "key": "k", "version_id": "v1"}),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.findings[0].verdict, Verdict::Pending);
+        let calls = auditor.probe().calls();
+        assert_eq!(
+            calls.iter().filter(|c| c.starts_with("tags")).count(),
+            1,
+            "{calls:?}"
+        );
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| c.starts_with("destination"))
+                .count(),
+            1,
+            "{calls:?}"
+        );
     }
 
     #[tokio::test]
