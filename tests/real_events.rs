@@ -1,36 +1,12 @@
-//! Real AWS event samples published by others (`../shared/real-events/events`, beside the
-//! repository; skipped with a message where absent): the decoder handles every one as AWS means
+//! Real AWS event samples published by others (`REAL_EVENTS_DIR`, by default beside the
+//! repository: see `common::real_events_dir`; skipped with a message where absent): the decoder handles every one as AWS means
 //! it — audits what was created (keys form-decoded), skips what is not a creation with a reason,
 //! rejects what is not an S3 event with a clear message, never panics.
-//!
-//! SAM CLI's mustache templates (`{{…}}`) are rendered by SAM, not sent by AWS: left out here.
 
+mod common;
+
+use common::real_event_samples as samples;
 use s3_replication_auditor::event::{decode, Content};
-use serde_json::Value;
-use std::path::PathBuf;
-
-fn samples() -> Option<Vec<(String, Value)>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/real-events/events");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "skipped: {} is absent (the real AWS event samples live beside the repository)",
-            dir.display()
-        );
-        return None;
-    };
-    let mut samples = Vec::new();
-    for entry in entries {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
-        if !name.ends_with(".json") || text.contains("{{") || name.contains("event-mapping") {
-            continue;
-        }
-        samples.push((name, serde_json::from_str(&text).expect("a JSON sample")));
-    }
-    samples.sort_by(|a, b| a.0.cmp(&b.0));
-    Some(samples)
-}
 
 #[test]
 fn every_real_sample_is_decoded_as_aws_means_it() {

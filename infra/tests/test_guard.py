@@ -2,7 +2,7 @@
 templates use, run with cfn-guard (pinned; `make guard` installs it).
 
 The registry is not part of this repository (Apache-2.0, maintained by AWS). The tests look for
-it at `../shared/guard-rules` beside the repository, or where GUARD_RULES points, and are
+it in a `shared/guard-rules` folder beside the repository, or where GUARD_RULES points, and are
 skipped with a message when it is absent. auditor.yaml is a SAM template: Guard also reads it
 after the SAM transform, since the Lambda rules look at AWS::Lambda::Function.
 
