@@ -161,56 +161,76 @@ impl S3Probe {
         version_id: Option<&str>,
         expected_owner: Option<&str>,
     ) -> Probe {
-        let mut region = self.region_of(bucket);
-        loop {
-            let client = side.client(region.as_deref());
-            let result = client
-                .head_object()
-                .bucket(bucket)
-                .key(key)
-                .set_version_id(version_id.map(str::to_string))
-                .set_expected_bucket_owner(expected_owner.map(str::to_string))
-                .send()
-                .await;
-            let error = match result {
-                Ok(output) => {
-                    return Probe::Found(ObjectFacts {
-                        version_id: output.version_id,
-                        replication_status: output
-                            .replication_status
-                            .map(|s| ReplicationStatus::parse(s.as_str())),
-                        size: output.content_length,
-                        etag: output.e_tag,
-                        last_modified: output.last_modified.and_then(to_chrono),
-                        kms_encrypted: matches!(
-                            output.server_side_encryption,
-                            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
-                        ),
-                    })
-                }
-                Err(error) => error,
-            };
-            let Some(raw) = error.raw_response() else {
-                return Probe::Failed(probe_error(&error, "HeadObject"));
-            };
-            if let Some(moved) = redirect_region(
-                raw,
-                side.config.region().map(|r| r.as_ref()),
-                region.as_deref(),
-            ) {
-                self.remember_region(bucket, &moved);
-                region = Some(moved);
-                continue;
+        let result = self
+            .in_bucket_region(side, bucket, |client| {
+                client
+                    .head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_version_id(version_id.map(str::to_string))
+                    .set_expected_bucket_owner(expected_owner.map(str::to_string))
+                    .send()
+            })
+            .await;
+        let error = match result {
+            Ok(output) => {
+                return Probe::Found(ObjectFacts {
+                    version_id: output.version_id,
+                    replication_status: output
+                        .replication_status
+                        .map(|s| ReplicationStatus::parse(s.as_str())),
+                    size: output.content_length,
+                    etag: output.e_tag,
+                    last_modified: output.last_modified.and_then(to_chrono),
+                    kms_encrypted: matches!(
+                        output.server_side_encryption,
+                        Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+                    ),
+                })
             }
-            let header = |name: &str| raw.headers().get(name).map(str::to_string);
-            return match raw.status().as_u16() {
-                405 => Probe::DeleteMarker(header("x-amz-version-id")),
-                404 if header("x-amz-delete-marker").as_deref() == Some("true") => {
-                    Probe::DeleteMarker(header("x-amz-version-id"))
-                }
-                404 => Probe::NotFound,
-                _ => Probe::Failed(probe_error(&error, "HeadObject")),
-            };
+            Err(error) => error,
+        };
+        let Some(raw) = error.raw_response() else {
+            return Probe::Failed(probe_error(&error, "HeadObject"));
+        };
+        let header = |name: &str| raw.headers().get(name).map(str::to_string);
+        match raw.status().as_u16() {
+            405 => Probe::DeleteMarker(header("x-amz-version-id")),
+            404 if header("x-amz-delete-marker").as_deref() == Some("true") => {
+                Probe::DeleteMarker(header("x-amz-version-id"))
+            }
+            404 => Probe::NotFound,
+            _ => Probe::Failed(probe_error(&error, "HeadObject")),
+        }
+    }
+
+    /// Runs `call` with the client for the bucket's known region; when S3 answers that the
+    /// bucket lives in another region (301/307/400 with `x-amz-bucket-region`), remembers that
+    /// region for the bucket and runs `call` once more there.
+    async fn in_bucket_region<T, E, F, Fut>(
+        &self,
+        side: &Regional,
+        bucket: &str,
+        call: F,
+    ) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let known = self.region_of(bucket);
+        let result = call(side.client(known.as_deref())).await;
+        let moved = match &result {
+            Err(error) => error
+                .raw_response()
+                .and_then(|raw| redirect_region(raw, side.home_region(), known.as_deref())),
+            Ok(_) => None,
+        };
+        match moved {
+            Some(region) => {
+                self.remember_region(bucket, &region);
+                call(side.client(Some(&region))).await
+            }
+            None => result,
         }
     }
 
@@ -232,33 +252,18 @@ impl S3Probe {
                 return answer.clone();
             }
         }
-        let mut region = self.region_of(bucket);
-        let answer = loop {
-            let result = side
-                .client(region.as_deref())
-                .head_bucket()
-                .bucket(bucket)
-                .set_expected_bucket_owner(expected_owner.map(str::to_string))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => break Ok(()),
-                Err(error) => error,
-            };
-            let status = error.raw_response().map(|r| r.status().as_u16());
-            if let Some(moved) = error.raw_response().and_then(|raw| {
-                redirect_region(
-                    raw,
-                    side.config.region().map(|r| r.as_ref()),
-                    region.as_deref(),
-                )
-            }) {
-                self.remember_region(bucket, &moved);
-                region = Some(moved);
-                continue;
-            }
+        let result = self
+            .in_bucket_region(side, bucket, |client| {
+                client
+                    .head_bucket()
+                    .bucket(bucket)
+                    .set_expected_bucket_owner(expected_owner.map(str::to_string))
+                    .send()
+            })
+            .await;
+        let answer = result.map(|_| ()).map_err(|error| {
             let mut failure = probe_error(&error, "HeadBucket");
-            match status {
+            match error.raw_response().map(|r| r.status().as_u16()) {
                 Some(404) => {
                     failure.kind = ProbeErrorKind::NoSuchBucket;
                     failure.message = format!("the destination bucket {bucket} does not exist");
@@ -271,8 +276,8 @@ impl S3Probe {
                 }
                 _ => {}
             }
-            break Err(failure);
-        };
+            failure
+        });
         // Only definite answers are kept: a throttled or failed check is asked again next time.
         let definite = match &answer {
             Ok(()) => true,
@@ -328,11 +333,9 @@ impl ObjectProbe for S3Probe {
         bucket: &str,
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         let output = match self
-            .source
-            .client(self.region_of(bucket).as_deref())
-            .get_bucket_replication()
-            .bucket(bucket)
-            .send()
+            .in_bucket_region(&self.source, bucket, |client| {
+                client.get_bucket_replication().bucket(bucket).send()
+            })
             .await
         {
             Ok(output) => output,
@@ -394,13 +397,14 @@ impl ObjectProbe for S3Probe {
         version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
         let output = self
-            .source
-            .client(self.region_of(bucket).as_deref())
-            .get_object_tagging()
-            .bucket(bucket)
-            .key(key)
-            .set_version_id(version_id.map(str::to_string))
-            .send()
+            .in_bucket_region(&self.source, bucket, |client| {
+                client
+                    .get_object_tagging()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_version_id(version_id.map(str::to_string))
+                    .send()
+            })
             .await
             .map_err(|error| probe_error(&error, "GetObjectTagging"))?;
         Ok(output
