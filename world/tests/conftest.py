@@ -55,6 +55,14 @@ def world():
     assert running.stop() == 0
 
 
+@pytest.fixture
+def pending_window(world):
+    """Every write stays PENDING for 4 s before it is replicated (a `delay` fault): a test that
+    checks PENDING right after a write must not race the world's 0.2 s replication delay on a
+    busy machine. `drain` still waits for the replication."""
+    assert world.control("/_world/faults", "POST", {"fault": "delay", "seconds": 4})["added"] == 1
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(world):
     yield

@@ -118,7 +118,7 @@ def _two_healthy_destinations(world):
     return source, first, second
 
 
-def test_two_healthy_destinations_complete_only_when_both_have_the_replica(world):
+def test_two_healthy_destinations_complete_only_when_both_have_the_replica(world, pending_window):
     source, first, second = _two_healthy_destinations(world)
     version = s3(world).put_object(Bucket=source, Key="k", Body=b"k")["VersionId"]
     assert replication_status(world, source, "k", version) == "PENDING"

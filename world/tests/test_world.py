@@ -136,7 +136,7 @@ def test_buckets_belong_to_their_accounts(world):
 # --- replication ---------------------------------------------------------------------------
 
 
-def test_put_goes_pending_then_completed_with_an_identical_replica(world):
+def test_put_goes_pending_then_completed_with_an_identical_replica(world, pending_window):
     a, b = s3(world, SOURCE), s3(world, DESTINATION)
     key = "screens/Screen Shot 2026-11-24 at 10.00.00 é+%.png"
     put = a.put_object(
@@ -166,7 +166,7 @@ def test_put_goes_pending_then_completed_with_an_identical_replica(world):
     assert tags == [{"Key": "team", "Value": "infra"}]
 
 
-def test_copy_multipart_and_post_writes_are_replicated_too(world):
+def test_copy_multipart_and_post_writes_are_replicated_too(world, pending_window):
     a, b = s3(world, SOURCE), s3(world, DESTINATION)
     bucket = scenario.HEALTHY_SOURCE
     original_key = unique("orig")
@@ -193,7 +193,7 @@ def test_copy_multipart_and_post_writes_are_replicated_too(world):
         assert replica["ReplicationStatus"] == "REPLICA" and replica["ETag"] == head["ETag"], key
 
 
-def test_wrong_principal_account_b_own_id_instead_of_a_fails(world):
+def test_wrong_principal_account_b_own_id_instead_of_a_fails(world, pending_window):
     a = s3(world, SOURCE)
     key = "monthly report.pdf"
     version = a.put_object(Bucket=scenario.BROKEN_SOURCE, Key=key, Body=b"%PDF")["VersionId"]
@@ -491,7 +491,7 @@ def test_request_faults_reach_other_services_with_their_error_shape(world, servi
     call(client)  # the fault is used up
 
 
-def test_bulk_put_creates_replicated_objects_fast(world):
+def test_bulk_put_creates_replicated_objects_fast(world, pending_window):
     created = world.control(f"/_world/bulk-put?bucket={scenario.HEALTHY_SOURCE}&prefix=bulk/&count=50", "POST")
     assert len(created) == 50
     assert replication_status(world, scenario.HEALTHY_SOURCE, created[0]["key"], created[0]["version_id"]) == "PENDING"
