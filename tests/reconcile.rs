@@ -1,9 +1,11 @@
 //! `reconcile` end to end: GIVEN the classic bucket pairs in the local world with objects in
 //! every state (replicated, held PENDING, replica deleted in B, source version deleted in A,
-//! written while no rule existed, FAILED by the broken pair, delete markers; keys with `+`,
-//! spaces and unicode) WHEN the world writes S3 Inventory reports of both buckets and the real
-//! binary reconciles them (from S3, and from a local copy, in memory and spilled) THEN the
-//! verdict counts, the exit code and the re-drive manifest; corrupt input exits 2 with a message.
+//! written while no rule existed, FAILED by the broken pair, delete markers replicated or not;
+//! keys with `+`, spaces and unicode) WHEN the world writes S3 Inventory reports of both buckets
+//! (CSV and Parquet, all versions or current only, optional columns left out, taken now or an
+//! hour later) and the real binary reconciles them (from S3, and from a local copy, in memory and
+//! spilled) THEN the verdict counts, the exit code and the re-drive manifest; corrupt input
+//! exits 2 with a message.
 
 mod common;
 
@@ -13,10 +15,12 @@ use std::path::{Path, PathBuf};
 
 const REPORTS: &str = "acme-inventory-reports";
 
-fn inventory(world: &World, bucket: &str) -> String {
+/// Has the world write an S3 Inventory report of `bucket` (CSV unless `query` says otherwise:
+/// `&format=Parquet`, `&versions=current`, `&fields=…`, `&now=EPOCH`); its s3:// manifest URL.
+fn inventory(world: &World, bucket: &str, query: &str) -> String {
     let written = world.control(
         "POST",
-        &format!("/_world/inventory?bucket={bucket}&destination={REPORTS}&format=CSV&prefix=inventory&rows_per_file=3"),
+        &format!("/_world/inventory?bucket={bucket}&destination={REPORTS}&prefix=inventory&rows_per_file=3{query}"),
         "",
     );
     let key = written["manifest_key"]
@@ -38,6 +42,10 @@ async fn objects_in_every_state(world: &World) {
     let gone = world.put(HEALTHY_SOURCE, "gone.txt", b"x").await;
     world.put(HEALTHY_SOURCE, "versions.txt", b"one").await;
     world.put(HEALTHY_SOURCE, "versions.txt", b"two").await;
+    // A delete marker the rule does not replicate (DeleteMarkerReplication Disabled).
+    world
+        .delete(SOURCE_KEY, HEALTHY_SOURCE, "versions.txt")
+        .await;
     world
         .put(BROKEN_SOURCE, "monthly report November.pdf", b"pdf")
         .await;
@@ -149,67 +157,85 @@ fn local_manifest(dir: &Path, s3_url: &str) -> String {
     dir.join(key).to_str().unwrap().to_string()
 }
 
+/// The healthy pair's verdicts (every version, delete markers included), whatever the format.
+fn healthy_pair_counts() -> Vec<(String, u64)> {
+    [
+        ("missing", 1),
+        ("pending", 1),
+        ("replicated", 3),
+        // The replica whose source version was deleted, and the delete marker no rule
+        // replicates (DeleteMarkerReplication Disabled): quiet, as the handler judges them.
+        ("source_gone", 2),
+        ("unreplicated", 1),
+    ]
+    .iter()
+    .map(|(v, n)| (v.to_string(), *n))
+    .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn every_verdict_from_world_written_inventories_in_memory_spilled_and_from_a_local_copy() {
+async fn every_verdict_from_world_written_inventories_in_both_formats_in_memory_spilled_and_from_a_local_copy(
+) {
     let world = World::start();
     objects_in_every_state(&world).await;
-    let source = inventory(&world, HEALTHY_SOURCE);
-    let destination = inventory(&world, HEALTHY_DESTINATION);
+    let expected = healthy_pair_counts();
+    for format in ["CSV", "Parquet"] {
+        let query = format!("&format={format}");
+        let source = inventory(&world, HEALTHY_SOURCE, &query);
+        let destination = inventory(&world, HEALTHY_DESTINATION, &query);
 
-    let (code, report, stderr, redrive) = reconcile(&world, &source, &destination, &[]);
-    assert_eq!(code, 1, "{stderr}");
-    let expected = vec![
-        ("missing".to_string(), 1),
-        ("pending".to_string(), 1),
-        ("replicated".to_string(), 3),
-        ("source_gone".to_string(), 1),
-        ("unreplicated".to_string(), 1),
-    ];
-    assert_eq!(nonzero_counts(&report), expected, "{report:#}");
-    assert_eq!(report["join"]["spilled"], false);
-    assert!(report["rules"].as_str().unwrap().starts_with("read from"));
-    let lines: Vec<String> = std::fs::read_to_string(&redrive)
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
-        .collect();
-    let mut lines = lines;
-    lines.sort();
-    assert_eq!(
-        lines,
-        [
-            format!("{HEALTHY_SOURCE},before+the+rule.txt"),
-            format!("{HEALTHY_SOURCE},lost/receipt+1.png"),
-        ]
-    );
-    assert_eq!(report["redrive"]["objects"], 2);
+        let (code, report, stderr, redrive) = reconcile(&world, &source, &destination, &[]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert_eq!(
+            nonzero_counts(&report),
+            expected,
+            "{format}: {report:#} {stderr}"
+        );
+        assert_eq!(report["join"]["spilled"], false);
+        assert!(report["rules"].as_str().unwrap().starts_with("read from"));
+        let mut lines: Vec<String> = std::fs::read_to_string(&redrive)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+            .collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            [
+                format!("{HEALTHY_SOURCE},before+the+rule.txt"),
+                format!("{HEALTHY_SOURCE},lost/receipt+1.png"),
+            ],
+            "{format}"
+        );
+        assert_eq!(report["redrive"]["objects"], 2);
 
-    // The same verdicts when the destination does not fit the memory budget.
-    let (code, spilled, stderr, _) =
-        reconcile(&world, &source, &destination, &["--memory-budget-kib", "1"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(spilled["join"]["spilled"], true, "{spilled:#}");
-    assert!(spilled["join"]["partitions"].as_u64().unwrap() > 1);
-    assert!(stderr.contains("spilling"), "{stderr}");
-    assert_eq!(nonzero_counts(&spilled), expected);
+        // The same verdicts when the destination does not fit the memory budget.
+        let (code, spilled, stderr, _) =
+            reconcile(&world, &source, &destination, &["--memory-budget-kib", "1"]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert_eq!(spilled["join"]["spilled"], true, "{spilled:#}");
+        assert!(spilled["join"]["partitions"].as_u64().unwrap() > 1);
+        assert!(stderr.contains("spilling"), "{stderr}");
+        assert_eq!(nonzero_counts(&spilled), expected, "{format} spilled");
 
-    // From a local copy laid out as `aws s3 sync` leaves it.
-    let dir = world.temp_path("reports");
-    sync(&world, &dir).await;
-    let (code, local, stderr, _) = reconcile(
-        &world,
-        &local_manifest(&dir, &source),
-        &local_manifest(&dir, &destination),
-        &[],
-    );
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(nonzero_counts(&local), expected);
+        // From a local copy laid out as `aws s3 sync` leaves it.
+        let dir = world.temp_path("reports");
+        sync(&world, &dir).await;
+        let (code, local, stderr, _) = reconcile(
+            &world,
+            &local_manifest(&dir, &source),
+            &local_manifest(&dir, &destination),
+            &[],
+        );
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert_eq!(nonzero_counts(&local), expected, "{format} local");
+    }
 
     // The broken pair: S3 marked the report FAILED; it is re-driven.
     let (code, broken, stderr, redrive) = reconcile(
         &world,
-        &inventory(&world, BROKEN_SOURCE),
-        &inventory(&world, BROKEN_DESTINATION),
+        &inventory(&world, BROKEN_SOURCE, ""),
+        &inventory(&world, BROKEN_DESTINATION, ""),
         &[],
     );
     assert_eq!(code, 1, "{stderr}");
@@ -220,14 +246,129 @@ async fn every_verdict_from_world_written_inventories_in_memory_spilled_and_from
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn pending_turns_late_by_the_time_s3_took_the_report_and_optional_columns_may_be_absent() {
+    let world = World::start();
+    objects_in_every_state(&world).await;
+    let destination = inventory(&world, HEALTHY_DESTINATION, "");
+
+    // The same source report taken an hour later: the held object is past the SLA.
+    let later = chrono::Utc::now().timestamp() + 3600;
+    let source = inventory(&world, HEALTHY_SOURCE, &format!("&now={later}"));
+    let (code, report, stderr, redrive) = reconcile(&world, &source, &destination, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut expected = healthy_pair_counts();
+    expected.retain(|(verdict, _)| verdict != "pending");
+    expected.insert(0, ("late".to_string(), 1));
+    assert_eq!(nonzero_counts(&report), expected, "{report:#}");
+    assert!(std::fs::read_to_string(redrive)
+        .unwrap()
+        .contains(&format!("{HEALTHY_SOURCE},slow+upload.bin,")));
+
+    // Current-version-only reports listing only the required columns and ReplicationStatus (no
+    // version id, size, dates or ETag): joined by key; the replica deleted in B is still found.
+    for format in ["CSV", "Parquet"] {
+        let query = format!("&format={format}&versions=current&fields=ReplicationStatus");
+        let source = inventory(&world, HEALTHY_SOURCE, &query);
+        let destination = inventory(&world, HEALTHY_DESTINATION, &query);
+        let (code, report, stderr, _) = reconcile(&world, &source, &destination, &[]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        let counts = nonzero_counts(&report);
+        assert!(
+            counts.contains(&("missing".to_string(), 1)),
+            "{format}: {report:#}"
+        );
+        assert!(
+            counts.contains(&("unreplicated".to_string(), 1)),
+            "{format}: {report:#}"
+        );
+    }
+}
+
+/// Delete markers carry no replication status (S3 answers a HEAD of one with 405, and the local
+/// world lists them with none): one missing from a destination whose rule replicates delete
+/// markers is pending, then late by the report's time, and re-driven.
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_markers_replicated_and_not_from_both_formats() {
+    let world = World::start();
+    world.scenario("delete-markers");
+    world
+        .s3(SOURCE_KEY)
+        .create_bucket()
+        .bucket(REPORTS)
+        .send()
+        .await
+        .unwrap();
+    for bucket in [HEALTHY_DELETES, BROKEN_DELETES] {
+        world.put(bucket, "old draft.txt", b"x").await;
+    }
+    world.drain();
+    for bucket in [HEALTHY_DELETES, BROKEN_DELETES] {
+        world.delete(SOURCE_KEY, bucket, "old draft.txt").await;
+    }
+    world.drain();
+    let counts = |pairs: &[(&str, u64)]| -> Vec<(String, u64)> {
+        pairs.iter().map(|(v, n)| (v.to_string(), *n)).collect()
+    };
+    let later = chrono::Utc::now().timestamp() + 3600;
+    for format in ["CSV", "Parquet"] {
+        let query = format!("&format={format}");
+        let (code, healthy, stderr, _) = reconcile(
+            &world,
+            &inventory(&world, HEALTHY_DELETES, &query),
+            &inventory(&world, &format!("{HEALTHY_DELETES}-replica"), &query),
+            &[],
+        );
+        assert_eq!(code, 0, "{format}: {stderr}");
+        assert_eq!(
+            nonzero_counts(&healthy),
+            counts(&[("replicated", 2)]),
+            "{format}: {healthy:#}"
+        );
+
+        let destination = inventory(&world, &format!("{BROKEN_DELETES}-replica"), &query);
+        let (code, fresh, stderr, _) = reconcile(
+            &world,
+            &inventory(&world, BROKEN_DELETES, &query),
+            &destination,
+            &[],
+        );
+        assert_eq!(code, 0, "{format}: {stderr}");
+        assert_eq!(
+            nonzero_counts(&fresh),
+            counts(&[("pending", 1), ("replicated", 1)]),
+            "{format}: {fresh:#}"
+        );
+
+        let (code, old, stderr, redrive) = reconcile(
+            &world,
+            &inventory(&world, BROKEN_DELETES, &format!("{query}&now={later}")),
+            &destination,
+            &[],
+        );
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert_eq!(
+            nonzero_counts(&old),
+            counts(&[("late", 1), ("replicated", 1)]),
+            "{format}: {old:#}"
+        );
+        let late = &old["findings"][0];
+        assert_eq!(late["key"], "old draft.txt", "{old:#}");
+        assert_eq!(late["delete_marker"], true, "{old:#}");
+        assert!(std::fs::read_to_string(redrive)
+            .unwrap()
+            .starts_with(&format!("{BROKEN_DELETES},old+draft.txt,")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unreadable_input_exits_2_with_a_clear_message() {
     let world = World::start();
     let a = world.s3(SOURCE_KEY);
     a.create_bucket().bucket(REPORTS).send().await.unwrap();
     world.put(HEALTHY_SOURCE, "a.txt", b"x").await;
     world.drain();
-    let source = inventory(&world, HEALTHY_SOURCE);
-    let destination = inventory(&world, HEALTHY_DESTINATION);
+    let source = inventory(&world, HEALTHY_SOURCE, "");
+    let destination = inventory(&world, HEALTHY_DESTINATION, "");
     let dir = world.temp_path("corrupt");
     sync(&world, &dir).await;
     let source_path = local_manifest(&dir, &source);
@@ -257,6 +398,27 @@ async fn unreadable_input_exits_2_with_a_clear_message() {
     let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no Key column"), "{stderr}");
+
+    // A format reconcile does not read.
+    let mut orc = manifest.clone();
+    orc["fileFormat"] = json!("ORC");
+    let path = local_manifest(&dir, &source).replace("manifest.json", "orc.json");
+    std::fs::write(&path, orc.to_string()).unwrap();
+    let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("\"ORC\" is not supported"), "{stderr}");
+
+    // A Parquet manifest whose data file is not Parquet.
+    let mut parquet = manifest.clone();
+    parquet["fileFormat"] = json!("Parquet");
+    parquet["fileSchema"] = json!(
+        "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); }"
+    );
+    let path = local_manifest(&dir, &source).replace("manifest.json", "parquet.json");
+    std::fs::write(&path, parquet.to_string()).unwrap();
+    let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a readable Parquet file"), "{stderr}");
 
     // A data file that is not gzip.
     let data = dir.join(manifest["files"][0]["key"].as_str().unwrap());

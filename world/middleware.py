@@ -16,7 +16,7 @@
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
   credentials sts:AssumeRole issued, bulk object creation for benchmarks, building the named
   extra scenarios with `POST /_world/scenario/<name>`, S3 Inventory reports with
-  `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P`, the alarm board and Embedded Metric Format
+  `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P[&versions=all|current&fields=…&now=EPOCH]`, the alarm board and Embedded Metric Format
   ingestion — see `alarms.py`).
 """
 
@@ -551,6 +551,8 @@ class WorldMiddleware:
                     fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
                     rows_per_file=int(query.get("rows_per_file", "100000")),
                     seed=int(query["seed"]) if "seed" in query else None,
+                    # When S3 took the report (epoch seconds; default: now): ages count to then.
+                    now=float(query["now"]) if "now" in query else None,
                 )
             except (InventoryError, ValueError) as error:
                 return _json(start_response, {"error": str(error)}, "400 Bad Request")

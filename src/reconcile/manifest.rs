@@ -1,7 +1,9 @@
 //! S3 Inventory reports as S3 writes them (S3 user guide, "S3 Inventory": "Inventory list",
 //! "Inventory manifest"): `manifest.json` and its CSV (gzip, no header, quoted fields, keys
-//! URL-encoded with `+` for a space) data files. Columns are found by the manifest's
-//! `fileSchema`, never by position: optional fields may be absent, and S3 adds fields over time.
+//! URL-encoded with `+` for a space) data files; Parquet data files are read in
+//! [`super::parquet`]. Columns are found by the manifest's `fileSchema` (a comma-separated list
+//! for CSV, the Parquet message type for Parquet), never by position: optional fields may be
+//! absent, and S3 adds fields over time.
 
 use crate::event::keys;
 use chrono::{DateTime, Utc};
@@ -12,7 +14,7 @@ use thiserror::Error;
 pub enum InventoryError {
     #[error("{path}: not an S3 Inventory manifest.json: {reason}")]
     Manifest { path: String, reason: String },
-    #[error("{path}: fileFormat {format:?} is not supported (CSV)")]
+    #[error("{path}: fileFormat {format:?} is not supported (CSV or Parquet; ORC reports can be re-configured as Parquet)")]
     Format { path: String, format: String },
     #[error(
         "{path}: fileSchema has no Key column ({schema:?}); every S3 Inventory report has one"
@@ -53,6 +55,13 @@ pub struct ManifestFile {
     pub md5: Option<String>,
 }
 
+/// The data file formats `reconcile` reads (S3 also writes ORC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+}
+
 impl Manifest {
     pub fn parse(path: &str, text: &str) -> Result<Self, InventoryError> {
         let manifest: Manifest =
@@ -60,13 +69,40 @@ impl Manifest {
                 path: path.to_string(),
                 reason: e.to_string(),
             })?;
-        if !manifest.file_format.eq_ignore_ascii_case("CSV") {
-            return Err(InventoryError::Format {
-                path: path.to_string(),
-                format: manifest.file_format,
-            });
-        }
+        manifest.format(path)?;
         Ok(manifest)
+    }
+
+    /// `fileFormat`, which S3 spells `CSV`, `ORC` or `Parquet`.
+    pub fn format(&self, path: &str) -> Result<FileFormat, InventoryError> {
+        match self.file_format.to_ascii_lowercase().as_str() {
+            "csv" => Ok(FileFormat::Csv),
+            "parquet" => Ok(FileFormat::Parquet),
+            _ => Err(InventoryError::Format {
+                path: path.to_string(),
+                format: self.file_format.clone(),
+            }),
+        }
+    }
+
+    /// The column names `fileSchema` lists, in order.
+    pub fn column_names(&self, path: &str) -> Result<Vec<String>, InventoryError> {
+        match self.format(path)? {
+            FileFormat::Csv => Ok(self
+                .file_schema
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .collect()),
+            FileFormat::Parquet => {
+                parquet_message_fields(&self.file_schema).ok_or_else(|| InventoryError::Manifest {
+                    path: path.to_string(),
+                    reason: format!(
+                        "fileSchema is not a Parquet message type: {:?}",
+                        self.file_schema
+                    ),
+                })
+            }
+        }
     }
 
     /// When S3 took the inventory: the moment the statuses in it were true.
@@ -102,17 +138,33 @@ pub struct Columns {
     pub count: usize,
 }
 
+/// The field names of a Parquet message type as S3 writes it in `fileSchema`:
+/// `message s3.inventory { required binary bucket (UTF8); optional boolean is_latest; … }`.
+fn parquet_message_fields(message: &str) -> Option<Vec<String>> {
+    let body = message.trim().strip_prefix("message")?;
+    let (_, fields) = body.split_once('{')?;
+    let fields = fields.trim_end().strip_suffix('}')?;
+    fields
+        .split(';')
+        .map(str::trim)
+        .filter(|field| !field.is_empty())
+        // `<repetition> <type> <name> [(<annotation>)]`
+        .map(|field| field.split_whitespace().nth(2).map(str::to_string))
+        .collect()
+}
+
 impl Columns {
-    pub fn from_schema(path: &str, schema: &str) -> Result<Self, InventoryError> {
-        let names: Vec<String> = schema
-            .split(',')
+    /// Columns by name; CSV's `ReplicationStatus` and Parquet's `replication_status` alike.
+    pub fn from_names(path: &str, names: &[String]) -> Result<Self, InventoryError> {
+        let names: Vec<String> = names
+            .iter()
             .map(|n| n.trim().to_ascii_lowercase().replace('_', ""))
             .collect();
         let find = |name: &str| names.iter().position(|n| n == name);
         let Some(key) = find("key") else {
             return Err(InventoryError::NoKey {
                 path: path.to_string(),
-                schema: schema.to_string(),
+                schema: names.join(", "),
             });
         };
         Ok(Self {
@@ -237,25 +289,29 @@ pub fn parse_row(line: &str, columns: &Columns) -> Result<Row, String> {
 mod tests {
     use super::*;
 
+    fn csv_columns(schema: &str) -> Result<Columns, InventoryError> {
+        let names: Vec<String> = schema.split(',').map(str::to_string).collect();
+        Columns::from_names("m", &names)
+    }
+
     #[test]
     fn columns_are_found_by_name_whatever_the_order_or_spelling() {
-        let columns = Columns::from_schema("m", "Bucket, Key, Size, ReplicationStatus").unwrap();
+        let columns = csv_columns("Bucket, Key, Size, ReplicationStatus").unwrap();
         assert_eq!(
             (columns.key, columns.size, columns.version_id),
             (1, Some(2), None)
         );
-        let snake = Columns::from_schema("m", "bucket,key,version_id,is_delete_marker").unwrap();
+        let snake = csv_columns("bucket,key,version_id,is_delete_marker").unwrap();
         assert_eq!(snake.is_delete_marker, Some(3));
         assert!(matches!(
-            Columns::from_schema("m", "Bucket, Size"),
+            csv_columns("Bucket, Size"),
             Err(InventoryError::NoKey { .. })
         ));
     }
 
     #[test]
     fn rows_decode_quoted_fields_and_url_encoded_keys() {
-        let columns = Columns::from_schema(
-            "m",
+        let columns = csv_columns(
             "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, ReplicationStatus",
         )
         .unwrap();
@@ -276,6 +332,22 @@ mod tests {
         assert!(marker.is_delete_marker && marker.size.is_none() && marker.etag.is_none());
         assert!(parse_row(r#""b","k""#, &columns).is_err());
         assert!(parse_row(r#""b","k","v","maybe","false","","","","""#, &columns).is_err());
+    }
+
+    #[test]
+    fn a_parquet_file_schema_names_its_fields_in_order() {
+        let message = "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional boolean is_latest; optional int64 last_modified_date (TIMESTAMP_MILLIS); optional binary e_tag (UTF8); }";
+        assert_eq!(
+            parquet_message_fields(message).unwrap(),
+            ["bucket", "key", "is_latest", "last_modified_date", "e_tag"]
+        );
+        let columns = Columns::from_names("m", &parquet_message_fields(message).unwrap()).unwrap();
+        assert_eq!((columns.key, columns.etag), (1, Some(4)));
+        assert_eq!(parquet_message_fields("Bucket, Key"), None);
+        assert_eq!(
+            parquet_message_fields("message m { required binary; }"),
+            None
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! Replication (`bucket,key[,version]`, keys URL-encoded, no header).
 
 pub mod manifest;
+pub mod parquet;
 
 use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::verdict::{AuditInput, RuleCoverage};
@@ -21,7 +22,7 @@ use crate::audit::{
 use crate::event::keys::{decode_event_key, encode_event_key};
 use chrono::{DateTime, Utc};
 use flate2::read::MultiGzDecoder;
-use manifest::{parse_row, Columns, InventoryError, Manifest, Row};
+use manifest::{parse_row, Columns, FileFormat, InventoryError, Manifest, Row};
 use serde::Serialize;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,8 @@ const PROGRESS_EVERY: u64 = 1_000_000;
 /// One side's report, ready to read: its manifest and the local paths of its data files.
 pub struct Inventory {
     pub manifest: Manifest,
+    pub format: FileFormat,
+    /// Where each column is, by `fileSchema` (a Parquet file's own schema decides for it).
     pub columns: Columns,
     pub files: Vec<PathBuf>,
     /// For messages: where the manifest came from.
@@ -86,9 +89,11 @@ impl Inventory {
         files: Vec<PathBuf>,
         origin: String,
     ) -> Result<Self, InventoryError> {
-        let columns = Columns::from_schema(&origin, &manifest.file_schema)?;
+        let format = manifest.format(&origin)?;
+        let columns = Columns::from_names(&origin, &manifest.column_names(&origin)?)?;
         Ok(Self {
             manifest,
+            format,
             columns,
             files,
             origin,
@@ -98,38 +103,51 @@ impl Inventory {
     /// Every row of every data file, in file order; the first unreadable one ends it.
     fn rows(&self) -> impl Iterator<Item = Result<Row, InventoryError>> + '_ {
         self.files.iter().flat_map(move |path| {
-            let name = path.display().to_string();
-            let opened = File::open(path).map_err(|e| InventoryError::File {
-                path: name.clone(),
-                reason: e.to_string(),
-            });
-            let lines: Box<dyn Iterator<Item = Result<Row, InventoryError>>> = match opened {
-                Err(error) => Box::new(std::iter::once(Err(error))),
-                Ok(file) => {
-                    let reader = BufReader::new(MultiGzDecoder::new(BufReader::new(file)));
-                    let columns = self.columns.clone();
-                    Box::new(
-                        reader
-                            .lines()
-                            .enumerate()
-                            .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.is_empty()))
-                            .map(move |(index, line)| {
-                                let line = line.map_err(|e| InventoryError::File {
-                                    path: name.clone(),
-                                    reason: format!("not a readable gzip CSV file: {e}"),
-                                })?;
-                                parse_row(&line, &columns).map_err(|reason| InventoryError::Row {
-                                    path: name.clone(),
-                                    line: index as u64 + 1,
-                                    reason,
-                                })
-                            }),
-                    )
-                }
+            let rows: Box<dyn Iterator<Item = Result<Row, InventoryError>>> = match self.format {
+                FileFormat::Csv => csv_rows(path, self.columns.clone()),
+                FileFormat::Parquet => match parquet::rows(path) {
+                    Ok(rows) => Box::new(rows),
+                    Err(error) => Box::new(std::iter::once(Err(error))),
+                },
             };
-            lines
+            rows
         })
     }
+}
+
+/// Every row of one gzip CSV data file.
+fn csv_rows(
+    path: &Path,
+    columns: Columns,
+) -> Box<dyn Iterator<Item = Result<Row, InventoryError>>> {
+    let name = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            return Box::new(std::iter::once(Err(InventoryError::File {
+                path: name,
+                reason: error.to_string(),
+            })))
+        }
+    };
+    let reader = BufReader::new(MultiGzDecoder::new(BufReader::new(file)));
+    Box::new(
+        reader
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.is_empty()))
+            .map(move |(index, line)| {
+                let line = line.map_err(|e| InventoryError::File {
+                    path: name.clone(),
+                    reason: format!("not a readable gzip CSV file: {e}"),
+                })?;
+                parse_row(&line, &columns).map_err(|reason| InventoryError::Row {
+                    path: name.clone(),
+                    line: index as u64 + 1,
+                    reason,
+                })
+            }),
+    )
 }
 
 /// How `reconcile` runs.
@@ -303,19 +321,29 @@ impl Judge<'_> {
             bucket: bucket.to_string(),
             key: row.key.clone(),
             version_id: Some(row.version_id.clone()).filter(|v| !v.is_empty()),
-            event_time: None,
+            // A delete marker's age counts from when it was written, as an event's would.
+            event_time: row.last_modified,
             origin: Origin::Manual,
             events: Vec::new(),
         };
         let source = probe_of(row);
         let replica = replica.map_or(Probe::NotFound, probe_of);
+        let coverage = self.coverage(row);
+        // A delete marker no rule replicates here has no destination or replica to be judged by
+        // (as the handler decides from the rules); a replica of it, if any, still says replicated.
+        let unreplicated_marker = row.is_delete_marker
+            && replica == Probe::NotFound
+            && matches!(
+                coverage,
+                RuleCoverage::NotCovered | RuleCoverage::NoConfiguration
+            );
         let input = AuditInput {
             object: &object,
             source: &source,
-            destination: Some(&self.destination),
-            replica: Some(&replica),
+            destination: (!unreplicated_marker).then_some(&self.destination),
+            replica: (!unreplicated_marker).then_some(&replica),
             current: None,
-            coverage: self.coverage(row),
+            coverage,
             now: self.now,
         };
         let finding = decide(&input, &self.settings.policy);
