@@ -5,7 +5,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use s3_replication_auditor::alert::AlertMessage;
 use s3_replication_auditor::config::Config;
-use s3_replication_auditor::handler::{Auditor, EmfOutput};
+use s3_replication_auditor::handler::Auditor;
+use s3_replication_auditor::metrics::EmfOutput;
 use s3_replication_auditor::metrics::MetricDatum;
 use s3_replication_auditor::ports::{AlertPublisher, MetricsPublisher, PublishError};
 use serde_json::{json, Value};

@@ -6,7 +6,7 @@
 
 use crate::aws::{live_auditor, AwsClients};
 use crate::config::Config;
-use crate::handler::EmfOutput;
+use crate::metrics::EmfOutput;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -87,6 +87,10 @@ struct ReconcileArgs {
     /// Do not read the source bucket's replication configuration (coverage unknown).
     #[arg(long)]
     offline: bool,
+    /// Publish the counts as the Lambda does (per verdict, dimensions SourceBucket and
+    /// DestinationBucket): PutMetricData, or EMF lines on stderr with AUDITOR_METRICS_MODE=emf.
+    #[arg(long)]
+    metrics: bool,
     #[arg(long, value_enum, default_value = "table")]
     output: Output,
 }
@@ -243,6 +247,7 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create the spill directory {}", work_dir.display()))?;
     let result = async {
         let needs_aws = !args.offline
+            || args.metrics
             || args.source_manifest.starts_with("s3://")
             || args.destination_manifest.starts_with("s3://");
         let clients = if needs_aws {
@@ -289,10 +294,13 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
             progress: true,
         };
         // Reading and joining is blocking file work: keep it off the async scheduler.
-        let outcome = tokio::task::spawn_blocking(move || {
+        let mut outcome = tokio::task::spawn_blocking(move || {
             reconcile(&source, &destination, &rules, &settings)
         })
         .await??;
+        if let (true, Some(clients)) = (args.metrics, &clients) {
+            outcome.metrics = Some(publish_reconcile_metrics(&config, clients, &outcome).await);
+        }
         anyhow::Ok(outcome)
     }
     .await;
@@ -305,6 +313,26 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         Output::Table => print!("{}", outcome.to_table()),
     }
     Ok(ExitCode::from(if outcome.is_alarming() { 1 } else { 0 }))
+}
+
+/// `reconcile --metrics`: the outcome's counts as the Lambda publishes an invocation's.
+async fn publish_reconcile_metrics(
+    config: &Config,
+    clients: &AwsClients,
+    outcome: &crate::reconcile::Outcome,
+) -> crate::metrics::Delivery {
+    use crate::metrics::{datums, deliver, emf_lines};
+    let pairs = [outcome.pair_metrics()];
+    let namespace = &config.metrics_namespace;
+    deliver(
+        &crate::aws::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
+        config.metrics_mode,
+        namespace,
+        &datums(&pairs),
+        || emf_lines(namespace, &pairs, chrono::Utc::now().timestamp_millis()),
+        EmfOutput::Stderr,
+    )
+    .await
 }
 
 /// The offline arguments, read and checked: every problem at once.

@@ -13,10 +13,10 @@ use crate::audit::{
     ReplicationStatus, Verdict, VerdictPolicy,
 };
 use crate::batch_operations::{task_result, BatchOperationsResponse, TaskOutcome};
-use crate::config::{Config, LogKeys, MetricsMode};
+use crate::config::{Config, LogKeys};
 use crate::event::{self, Content, EventError, Trigger};
-use crate::metrics;
-use crate::ports::{AlertPublisher, MetricsPublisher, ObjectProbe};
+use crate::metrics::{self, EmfOutput};
+use crate::ports::{AlertPublisher, DisplayChain, MetricsPublisher, ObjectProbe};
 use crate::report::{Rejected, Report, Skipped};
 use aws_lambda_events::sqs::SqsBatchResponse;
 use chrono::Utc;
@@ -24,7 +24,6 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -61,14 +60,6 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             error_message: error.to_string(),
         }
     }
-}
-
-/// Where Embedded Metric Format lines are written: stdout inside Lambda (CloudWatch Logs reads
-/// it), stderr on the command line (stdout carries the JSON report).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmfOutput {
-    Stdout,
-    Stderr,
 }
 
 struct CachedRules {
@@ -587,36 +578,20 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     }
 
     async fn publish_metrics(&self, findings: &[Finding]) {
-        if findings.is_empty() || self.config.metrics_mode == MetricsMode::Off {
+        if findings.is_empty() {
             return;
         }
         let pairs = metrics::aggregate(findings);
-        if self.config.metrics_mode == MetricsMode::CloudWatch {
-            match self
-                .metrics
-                .put(&self.config.metrics_namespace, &metrics::datums(&pairs))
-                .await
-            {
-                Ok(_) => return,
-                Err(failure) => error!(
-                    error = %DisplayChain(&failure),
-                    "could not publish metrics to CloudWatch; writing them as Embedded Metric Format instead"
-                ),
-            }
-        }
-        let lines = metrics::emf_lines(
-            &self.config.metrics_namespace,
-            &pairs,
-            Utc::now().timestamp_millis(),
-        );
-        let text = lines.join("\n") + "\n";
-        let written = match self.emf_output {
-            EmfOutput::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
-            EmfOutput::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
-        };
-        if let Err(failure) = written {
-            error!(error = %failure, "could not write Embedded Metric Format lines");
-        }
+        let namespace = &self.config.metrics_namespace;
+        metrics::deliver(
+            &self.metrics,
+            self.config.metrics_mode,
+            namespace,
+            &metrics::datums(&pairs),
+            || metrics::emf_lines(namespace, &pairs, Utc::now().timestamp_millis()),
+            self.emf_output,
+        )
+        .await;
     }
 
     /// How a key appears in logs (`AUDITOR_LOG_KEYS`).
@@ -830,21 +805,6 @@ fn audit_error(object: &ObjectRef, source_status: Option<String>, detail: Detail
     }
 }
 
-/// Displays an error with its whole `source()` chain on one line.
-struct DisplayChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for DisplayChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(error) = source {
-            write!(f, ": {error}")?;
-            source = error.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The handler's own logic with an in-memory probe: GIVEN answers per (side, bucket, key),
@@ -949,7 +909,7 @@ mod tests {
     fn auditor(probes: Probes, config: Config) -> Auditor<Probes, NoMetrics, NoAlerts> {
         let config = Config {
             pending_wait: Duration::ZERO,
-            metrics_mode: MetricsMode::Off,
+            metrics_mode: crate::config::MetricsMode::Off,
             ..config
         };
         Auditor::new(config, probes, NoMetrics, NoAlerts, EmfOutput::Stderr)

@@ -1,4 +1,5 @@
-//! Metrics as data: findings → CloudWatch datapoints, and their Embedded Metric Format lines.
+//! Metrics as data: findings → CloudWatch datapoints, and their Embedded Metric Format lines;
+//! [`deliver`] sends them the one way every command does (PutMetricData, EMF, or nothing).
 //!
 //! Per (SourceBucket, DestinationBucket) pair seen in an invocation: `ObjectsAudited`, one
 //! count per verdict (zeros included, so dashboards and alarms see continuous data),
@@ -10,7 +11,11 @@
 //! watch (an unreplicated object may have no destination at all).
 
 use crate::audit::{Finding, Verdict};
+use crate::config::MetricsMode;
+use crate::ports::{DisplayChain, MetricsPublisher};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::io::Write;
 
 pub const OBJECTS_AUDITED: &str = "ObjectsAudited";
 pub const REPLICATION_LAG: &str = "ReplicationLag";
@@ -193,6 +198,55 @@ pub fn emf_lines(namespace: &str, pairs: &[PairMetrics], timestamp_ms: i64) -> V
             Value::Object(line).to_string()
         })
         .collect()
+}
+
+/// Where Embedded Metric Format lines go: stdout inside Lambda (CloudWatch Logs reads it),
+/// stderr for a command whose stdout is its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmfOutput {
+    Stdout,
+    Stderr,
+}
+
+/// How the metrics left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    PutMetricData,
+    Emf,
+    Off,
+}
+
+/// Sends `data` as `mode` says. When PutMetricData is refused, the same values are written as
+/// EMF lines instead (`emf`), so a datapoint is never silently lost.
+pub async fn deliver(
+    publisher: &impl MetricsPublisher,
+    mode: MetricsMode,
+    namespace: &str,
+    data: &[MetricDatum],
+    emf: impl FnOnce() -> Vec<String>,
+    output: EmfOutput,
+) -> Delivery {
+    match mode {
+        MetricsMode::Off => return Delivery::Off,
+        MetricsMode::CloudWatch => match publisher.put(namespace, data).await {
+            Ok(_) => return Delivery::PutMetricData,
+            Err(failure) => tracing::error!(
+                error = %DisplayChain(&failure),
+                "could not publish metrics to CloudWatch; writing them as Embedded Metric Format instead"
+            ),
+        },
+        MetricsMode::Emf => {}
+    }
+    let text: String = emf().into_iter().map(|line| line + "\n").collect();
+    let written = match output {
+        EmfOutput::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+        EmfOutput::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+    if let Err(failure) = written {
+        tracing::error!(error = %failure, "could not write Embedded Metric Format lines");
+    }
+    Delivery::Emf
 }
 
 #[cfg(test)]

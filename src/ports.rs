@@ -50,6 +50,21 @@ pub struct PublishError {
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
+/// Displays an error with its whole `source()` chain on one line.
+pub struct DisplayChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
+
 /// Sends metric datapoints (at most one call per 1000 datapoints).
 pub trait MetricsPublisher: Send + Sync {
     /// Returns the number of API calls made.

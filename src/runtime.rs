@@ -3,7 +3,7 @@
 
 use crate::aws::{live_auditor, AwsClients};
 use crate::config::Config;
-use crate::handler::EmfOutput;
+use crate::metrics::EmfOutput;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;

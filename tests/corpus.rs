@@ -7,7 +7,8 @@ mod common;
 
 use common::fakes::{EverythingReplicated, RecordingAlerts, RecordingMetrics};
 use s3_replication_auditor::config::Config;
-use s3_replication_auditor::handler::{Auditor, EmfOutput};
+use s3_replication_auditor::handler::Auditor;
+use s3_replication_auditor::metrics::EmfOutput;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

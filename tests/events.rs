@@ -5,7 +5,8 @@ mod common;
 
 use common::fakes::{FakeS3, RecordingAlerts, RecordingMetrics};
 use s3_replication_auditor::config::Config;
-use s3_replication_auditor::handler::{Auditor, EmfOutput};
+use s3_replication_auditor::handler::Auditor;
+use s3_replication_auditor::metrics::EmfOutput;
 use serde_json::Value;
 use std::path::Path;
 

@@ -231,18 +231,43 @@ async fn every_verdict_from_world_written_inventories_in_both_formats_in_memory_
         assert_eq!(nonzero_counts(&local), expected, "{format} local");
     }
 
-    // The broken pair: S3 marked the report FAILED; it is re-driven.
-    let (code, broken, stderr, redrive) = reconcile(
-        &world,
-        &inventory(&world, BROKEN_SOURCE, ""),
-        &inventory(&world, BROKEN_DESTINATION, ""),
-        &[],
-    );
+    // The broken pair: S3 marked the report FAILED; it is re-driven, and with --metrics the
+    // counts reach CloudWatch as the Lambda's do (PutMetricData, or EMF lines on stderr).
+    let broken_source = inventory(&world, BROKEN_SOURCE, "");
+    let broken_destination = inventory(&world, BROKEN_DESTINATION, "");
+    let (code, broken, stderr, redrive) =
+        reconcile(&world, &broken_source, &broken_destination, &["--metrics"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(nonzero_counts(&broken), [("failed".to_string(), 1)]);
     assert!(std::fs::read_to_string(redrive)
         .unwrap()
         .starts_with(&format!("{BROKEN_SOURCE},monthly+report+November.pdf,")));
+    assert_eq!(broken["metrics"], "put_metric_data", "{broken:#}");
+    for (metric, expected) in [("Failed", 1.0), ("ObjectsAudited", 1.0), ("Missing", 0.0)] {
+        assert_eq!(
+            world
+                .metric_sum(metric, BROKEN_SOURCE, Some(BROKEN_DESTINATION))
+                .await,
+            expected,
+            "{metric}"
+        );
+    }
+    let output = world.auditor(
+        &[
+            "reconcile",
+            "--source-manifest",
+            &broken_source,
+            "--destination-manifest",
+            &broken_destination,
+            "--metrics",
+        ],
+        &[("AUDITOR_METRICS_MODE", "emf")],
+    );
+    let lines = emf_lines(&String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines.len(), 1, "{output:?}");
+    assert_eq!(lines[0]["Failed"], 1);
+    assert_eq!(lines[0]["DestinationBucket"], BROKEN_DESTINATION);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("metrics: Emf"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

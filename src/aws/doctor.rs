@@ -11,14 +11,13 @@
 
 use super::{assume_role, uses_custom_endpoint};
 use crate::config::Config;
-use crate::config::MetricsMode;
 use crate::doctor::live::{
     arn_account, DestinationFacts, Encryption, Existence, LiveFacts, MissingKeyHead, Notifications,
     Replication, RoleFacts, Rule, SourceFacts, Versioning,
 };
 use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
-use crate::handler::EmfOutput;
+use crate::metrics::EmfOutput;
 use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -29,7 +28,6 @@ use aws_sdk_s3::types::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::BTreeSet;
-use std::io::Write as _;
 
 /// A key no one writes: its HEAD tells 404 (ListBucket granted) from 403.
 const MISSING_KEY: &str = "replication-auditor-doctor/surely-missing-key";
@@ -80,31 +78,21 @@ pub async fn drift_check(
         results.push((bucket, report));
     }
     let namespace = &config.metrics_namespace;
-    match config.metrics_mode {
-        MetricsMode::CloudWatch => {
-            if let Err(error) = metrics.put(namespace, &schedule::datums(&results)).await {
-                tracing::error!(error = %error, "could not publish SetupProblems");
-            }
-        }
-        MetricsMode::Emf => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            let lines: String = results
+    crate::metrics::deliver(
+        metrics,
+        config.metrics_mode,
+        namespace,
+        &schedule::datums(&results),
+        || {
+            let now = chrono::Utc::now().timestamp_millis();
+            results
                 .iter()
-                .map(|(bucket, report)| schedule::emf_line(namespace, bucket, report, now) + "\n")
-                .collect();
-            let written = match emf_output {
-                EmfOutput::Stdout => std::io::stdout().lock().write_all(lines.as_bytes()),
-                EmfOutput::Stderr => std::io::stderr().lock().write_all(lines.as_bytes()),
-            };
-            if let Err(error) = written {
-                tracing::error!(error = %error, "could not write SetupProblems EMF lines");
-            }
-        }
-        MetricsMode::Off => {}
-    }
+                .map(|(bucket, report)| schedule::emf_line(namespace, bucket, report, now))
+                .collect()
+        },
+        emf_output,
+    )
+    .await;
     if let (Some(topic), Some(message)) = (&config.alert_topic_arn, schedule::alert(&results)) {
         if let Err(error) = alerts.publish(topic, &message).await {
             tracing::error!(error = %error, "could not send the drift-check alert");

@@ -162,7 +162,7 @@ pub type LiveAuditor =
 pub fn live_auditor(
     config: Config,
     clients: AwsClients,
-    emf_output: crate::handler::EmfOutput,
+    emf_output: crate::metrics::EmfOutput,
 ) -> LiveAuditor {
     crate::handler::Auditor::new(
         config,

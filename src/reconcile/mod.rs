@@ -186,6 +186,9 @@ pub struct Outcome {
     pub join: JoinInfo,
     pub rules: String,
     pub redrive: Option<Redrive>,
+    /// How the counts were published (`--metrics`), if they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::metrics::Delivery>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -212,6 +215,22 @@ pub struct Redrive {
 impl Outcome {
     pub fn is_alarming(&self) -> bool {
         self.alarming > 0
+    }
+
+    /// The counts as the metrics of one (source, destination) pair, as an invocation has them.
+    pub fn pair_metrics(&self) -> crate::metrics::PairMetrics {
+        let counts: Vec<(Verdict, u64)> = Verdict::ALL
+            .iter()
+            .map(|v| (*v, self.counts.get(v.as_str()).copied().unwrap_or(0)))
+            .collect();
+        crate::metrics::PairMetrics {
+            source_bucket: self.source_bucket.clone(),
+            destination_bucket: self.destination_bucket.clone(),
+            audited: counts.iter().map(|(_, n)| n).sum(),
+            counts,
+            retried: 0,
+            lag_seconds: None,
+        }
     }
 
     pub fn to_table(&self) -> String {
@@ -245,6 +264,9 @@ impl Outcome {
                 "re-drive manifest: {} ({} objects; S3 Batch Replication CSV)\n",
                 redrive.path, redrive.objects
             ));
+        }
+        if let Some(delivery) = self.metrics {
+            out.push_str(&format!("metrics: {delivery:?}\n"));
         }
         out
     }
@@ -684,6 +706,7 @@ pub fn reconcile(
             Rules::NotAsked => "not read (--offline): coverage unknown".into(),
         },
         redrive,
+        metrics: None,
     })
 }
 
