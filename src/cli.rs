@@ -292,6 +292,7 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
             spill_dir: work_dir.clone(),
             redrive: args.redrive_manifest.clone(),
             progress: true,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         // Reading and joining is blocking file work: keep it off the async scheduler.
         let mut outcome = tokio::task::spawn_blocking(move || {

@@ -21,8 +21,15 @@ pub enum KeyError {
 
 /// Decodes a key as S3 writes it into event notifications.
 pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut key = String::new();
+    decode_event_key_into(raw.as_bytes(), &mut key)?;
+    Ok(key)
+}
+
+/// [`decode_event_key`] into a reused buffer (reconcile decodes millions of keys).
+pub fn decode_event_key_into(bytes: &[u8], key: &mut String) -> Result<(), KeyError> {
+    let mut out = std::mem::take(key).into_bytes();
+    out.clear();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -44,14 +51,14 @@ pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
         }
         i += 1;
     }
-    let key = String::from_utf8(out).map_err(|_| KeyError::InvalidUtf8)?;
+    *key = String::from_utf8(out).map_err(|_| KeyError::InvalidUtf8)?;
     if key.is_empty() {
         return Err(KeyError::Empty);
     }
     if key.len() > MAX_KEY_BYTES {
         return Err(KeyError::TooLong(key.len()));
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Encodes a key the way S3 event notifications do (used for sample events and tests).

@@ -181,7 +181,8 @@ impl Columns {
     }
 }
 
-/// One inventory row: one object version (or delete marker).
+/// One inventory row: one object version (or delete marker). Readers fill one `Row` again and
+/// again (no allocation per row once its strings have grown).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Row {
     /// Decoded.
@@ -192,57 +193,105 @@ pub struct Row {
     pub is_delete_marker: bool,
     pub size: Option<i64>,
     pub last_modified: Option<DateTime<Utc>>,
-    pub etag: Option<String>,
-    pub replication_status: Option<String>,
+    /// Empty when the report has none (delete markers, or the column not listed).
+    pub etag: String,
+    /// Empty when S3 gives none (never replicated, or the column not listed).
+    pub replication_status: String,
 }
 
-/// Splits one CSV line (RFC 4180 quoting; S3 quotes every field).
-pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut started = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if !started => {
-                quoted = true;
-                started = true;
-            }
-            (true, '"') => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    quoted = false;
-                    match chars.peek() {
-                        None | Some(',') => {}
-                        Some(other) => {
-                            return Err(format!("unexpected {other:?} after a quoted field"))
-                        }
+/// Where each field of one CSV line is: `(start, end, holds doubled quotes)`.
+#[derive(Debug, Default)]
+pub struct CsvFields {
+    spans: Vec<(usize, usize, bool)>,
+    unescaped: String,
+}
+
+impl CsvFields {
+    /// Splits one line (RFC 4180 quoting; S3 quotes every field).
+    pub fn split(&mut self, line: &[u8]) -> Result<(), String> {
+        self.spans.clear();
+        let mut i = 0;
+        loop {
+            if line.get(i) == Some(&b'"') {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    match line[j..].iter().position(|&b| b == b'"') {
+                        None => return Err("unterminated quoted field".into()),
+                        Some(offset) => j += offset,
+                    }
+                    if line.get(j + 1) == Some(&b'"') {
+                        escaped = true;
+                        j += 2;
+                    } else {
+                        break;
+                    }
+                }
+                self.spans.push((start, j, escaped));
+                match line.get(j + 1) {
+                    None => return Ok(()),
+                    Some(b',') => i = j + 2,
+                    Some(other) => {
+                        return Err(format!(
+                            "unexpected {:?} after a quoted field",
+                            *other as char
+                        ))
+                    }
+                }
+            } else {
+                match line[i..].iter().position(|&b| b == b',') {
+                    None => {
+                        self.spans.push((i, line.len(), false));
+                        return Ok(());
+                    }
+                    Some(offset) => {
+                        self.spans.push((i, i + offset, false));
+                        i += offset + 1;
                     }
                 }
             }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                started = false;
-            }
-            (_, c) => {
-                field.push(c);
-                started = true;
-            }
         }
     }
-    if quoted {
-        return Err("unterminated quoted field".into());
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
     }
-    fields.push(field);
-    Ok(fields)
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Field `index` of `line` as text (doubled quotes undone).
+    pub fn get<'a>(&'a mut self, line: &'a [u8], index: usize) -> Result<&'a str, String> {
+        let (start, end, escaped) = self.spans[index];
+        let text = std::str::from_utf8(&line[start..end])
+            .map_err(|_| format!("field {} is not UTF-8", index + 1))?;
+        if !escaped {
+            return Ok(text);
+        }
+        self.unescaped = text.replace("\"\"", "\"");
+        Ok(&self.unescaped)
+    }
 }
 
-/// Decodes one CSV data row by `columns`.
-pub fn parse_row(line: &str, columns: &Columns) -> Result<Row, String> {
-    let fields = split_csv(line)?;
+/// Splits one CSV line into owned fields (tests and messages; readers use [`CsvFields`]).
+pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = CsvFields::default();
+    fields.split(line.as_bytes())?;
+    (0..fields.len())
+        .map(|i| fields.get(line.as_bytes(), i).map(str::to_string))
+        .collect()
+}
+
+/// Decodes one CSV data row by `columns` into `row`.
+pub fn parse_row_into(
+    line: &[u8],
+    columns: &Columns,
+    fields: &mut CsvFields,
+    row: &mut Row,
+) -> Result<(), String> {
+    fields.split(line)?;
     if fields.len() != columns.count {
         return Err(format!(
             "{} fields, but fileSchema names {}",
@@ -250,39 +299,59 @@ pub fn parse_row(line: &str, columns: &Columns) -> Result<Row, String> {
             columns.count
         ));
     }
-    let get = |index: Option<usize>| index.map(|i| fields[i].as_str()).filter(|v| !v.is_empty());
-    let boolean = |index: Option<usize>| -> Result<Option<bool>, String> {
-        match get(index) {
-            None => Ok(None),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(format!("{v:?} is not true/false")),
+    fn text<'a>(
+        fields: &'a mut CsvFields,
+        line: &'a [u8],
+        index: Option<usize>,
+    ) -> Result<&'a str, String> {
+        match index {
+            Some(index) => fields.get(line, index),
+            None => Ok(""),
         }
-    };
-    let key = keys::decode_event_key(&fields[columns.key]).map_err(|e| e.to_string())?;
-    let size = get(columns.size)
-        .map(|v| {
+    }
+    fn boolean(value: &str) -> Result<Option<bool>, String> {
+        match value {
+            "" => Ok(None),
+            v if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            v if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            v => Err(format!("{v:?} is not true/false")),
+        }
+    }
+    let key = fields.get(line, columns.key)?;
+    keys::decode_event_key_into(key.as_bytes(), &mut row.key).map_err(|e| e.to_string())?;
+    row.version_id.clear();
+    row.version_id
+        .push_str(text(fields, line, columns.version_id)?);
+    row.is_latest = boolean(text(fields, line, columns.is_latest)?)?;
+    row.is_delete_marker = boolean(text(fields, line, columns.is_delete_marker)?)?.unwrap_or(false);
+    row.size = match text(fields, line, columns.size)? {
+        "" => None,
+        v => Some(
             v.parse::<i64>()
-                .map_err(|_| format!("size {v:?} is not a number"))
-        })
-        .transpose()?;
-    let last_modified = get(columns.last_modified)
-        .map(|v| {
+                .map_err(|_| format!("size {v:?} is not a number"))?,
+        ),
+    };
+    row.last_modified = match text(fields, line, columns.last_modified)? {
+        "" => None,
+        v => Some(
             DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| format!("LastModifiedDate {v:?} is not ISO 8601"))
-        })
-        .transpose()?;
-    Ok(Row {
-        key,
-        version_id: get(columns.version_id).unwrap_or_default().to_string(),
-        is_latest: boolean(columns.is_latest)?,
-        is_delete_marker: boolean(columns.is_delete_marker)?.unwrap_or(false),
-        size,
-        last_modified,
-        etag: get(columns.etag).map(str::to_string),
-        replication_status: get(columns.replication_status).map(str::to_string),
-    })
+                .map_err(|_| format!("LastModifiedDate {v:?} is not ISO 8601"))?,
+        ),
+    };
+    row.etag.clear();
+    row.etag.push_str(text(fields, line, columns.etag)?);
+    row.replication_status.clear();
+    row.replication_status
+        .push_str(text(fields, line, columns.replication_status)?);
+    Ok(())
+}
+
+/// Decodes one CSV data row by `columns`.
+pub fn parse_row(line: &str, columns: &Columns) -> Result<Row, String> {
+    let mut row = Row::default();
+    parse_row_into(line.as_bytes(), columns, &mut CsvFields::default(), &mut row)?;
+    Ok(row)
 }
 
 #[cfg(test)]
@@ -323,13 +392,13 @@ mod tests {
         assert_eq!(row.key, "Screen Shot 1+1.png");
         assert_eq!(row.is_latest, Some(true));
         assert_eq!(row.size, Some(4));
-        assert_eq!(row.replication_status.as_deref(), Some("COMPLETED"));
+        assert_eq!(row.replication_status, "COMPLETED");
         let marker = parse_row(
             r#""b","k","v2","true","true","","2026-11-25T10:00:00.000Z","","""#,
             &columns,
         )
         .unwrap();
-        assert!(marker.is_delete_marker && marker.size.is_none() && marker.etag.is_none());
+        assert!(marker.is_delete_marker && marker.size.is_none() && marker.etag.is_empty());
         assert!(parse_row(r#""b","k""#, &columns).is_err());
         assert!(parse_row(r#""b","k","v","maybe","false","","","","""#, &columns).is_err());
     }

@@ -1,15 +1,17 @@
 //! `reconcile`: audit what already exists from two S3 Inventory reports (source and
 //! destination) instead of HEADing every object (S3 user guide, "S3 Inventory").
 //!
-//! The reports are joined by (key, version id) in bounded memory: when the destination side
-//! would not fit in the memory budget, both sides are first spilled to partition files in a
-//! temporary directory (hash of key and version), then joined partition by partition. Each
-//! source row is judged by the auditor's own decision table ([`crate::audit::decide`]) as if
-//! the two HEADs had answered what the inventories say, with rule coverage from the source's
-//! replication configuration when it can be read. Destination replicas with no source row are
-//! `source_gone`. Everything that needs re-driving goes to a CSV manifest ready for S3 Batch
-//! Replication (`bucket,key[,version]`, keys URL-encoded, no header).
+//! The reports are joined by (key, version id) in bounded memory and on every core
+//! ([`join`]): when the destination side would not fit in the memory budget, both sides are
+//! spilled to partition files in a temporary directory (hash of key and version), then joined
+//! partition by partition. Each source row is judged by the auditor's own decision table
+//! ([`crate::audit::decide`]) as if the two HEADs had answered what the inventories say, with
+//! rule coverage from the source's replication configuration when it can be read. Destination
+//! replicas with no source row are `source_gone`. Everything that needs re-driving goes to a
+//! CSV manifest ready for S3 Batch Replication (`bucket,key[,version]`, keys URL-encoded, no
+//! header).
 
+pub mod join;
 pub mod manifest;
 pub mod parquet;
 
@@ -19,24 +21,24 @@ use crate::audit::{
     decide, Finding, ObjectFacts, ObjectRef, Origin, Probe, ReplicationStatus, Verdict,
     VerdictPolicy,
 };
-use crate::event::keys::{decode_event_key, encode_event_key};
+use crate::event::keys::encode_event_key;
 use chrono::{DateTime, Utc};
 use flate2::read::MultiGzDecoder;
-use manifest::{parse_row, Columns, FileFormat, InventoryError, Manifest, Row};
+use join::{Partitions, Progress, Queue, Sink};
+use manifest::{parse_row_into, Columns, CsvFields, FileFormat, InventoryError, Manifest, Row};
 use serde::Serialize;
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// Uncompressed CSV is about this many times its gzip size (inventory rows compress well).
+/// Uncompressed rows take about this many times their gzip size (inventory rows compress well).
 const GZIP_EXPANSION: u64 = 8;
-const MAX_PARTITIONS: u64 = 256;
+/// Parquet (Snappy) rows decode to about this many times their file size.
+const PARQUET_EXPANSION: u64 = 6;
 /// Findings kept for the report; the counts and the re-drive manifest are always complete.
 pub const MAX_REPORTED_FINDINGS: usize = 1000;
-const PROGRESS_EVERY: u64 = 1_000_000;
 
 /// One side's report, ready to read: its manifest and the local paths of its data files.
 pub struct Inventory {
@@ -100,54 +102,89 @@ impl Inventory {
         })
     }
 
-    /// Every row of every data file, in file order; the first unreadable one ends it.
-    fn rows(&self) -> impl Iterator<Item = Result<Row, InventoryError>> + '_ {
-        self.files.iter().flat_map(move |path| {
-            let rows: Box<dyn Iterator<Item = Result<Row, InventoryError>>> = match self.format {
-                FileFormat::Csv => csv_rows(path, self.columns.clone()),
-                FileFormat::Parquet => match parquet::rows(path) {
-                    Ok(rows) => Box::new(rows),
-                    Err(error) => Box::new(std::iter::once(Err(error))),
-                },
-            };
-            rows
-        })
+    /// Bytes this side's rows take once decoded, roughly (for the memory plan).
+    fn estimated_bytes(&self) -> u64 {
+        self.manifest.total_size()
+            * match self.format {
+                FileFormat::Csv => GZIP_EXPANSION,
+                FileFormat::Parquet => PARQUET_EXPANSION,
+            }
     }
-}
 
-/// Every row of one gzip CSV data file.
-fn csv_rows(
-    path: &Path,
-    columns: Columns,
-) -> Box<dyn Iterator<Item = Result<Row, InventoryError>>> {
-    let name = path.display().to_string();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) => {
-            return Box::new(std::iter::once(Err(InventoryError::File {
-                path: name,
-                reason: error.to_string(),
-            })))
+    /// Every row of data file `index`, in file order, into one reused [`Row`]; the first
+    /// unreadable row ends it with an error naming the file and line.
+    fn for_each_row(
+        &self,
+        index: usize,
+        mut each: impl FnMut(&Row) -> Result<(), ReconcileError>,
+    ) -> Result<(), ReconcileError> {
+        let path = &self.files[index];
+        let name = || path.display().to_string();
+        if self.format == FileFormat::Parquet {
+            for row in parquet::rows(path)? {
+                each(&row?)?;
+            }
+            return Ok(());
         }
-    };
-    let reader = BufReader::new(MultiGzDecoder::new(BufReader::new(file)));
-    Box::new(
-        reader
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.is_empty()))
-            .map(move |(index, line)| {
-                let line = line.map_err(|e| InventoryError::File {
-                    path: name.clone(),
+        let file = File::open(path).map_err(|e| InventoryError::File {
+            path: name(),
+            reason: e.to_string(),
+        })?;
+        let mut reader = BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file)),
+        );
+        let (mut line, mut fields, mut row) = (Vec::new(), CsvFields::default(), Row::default());
+        for number in 1.. {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| InventoryError::File {
+                    path: name(),
                     reason: format!("not a readable gzip CSV file: {e}"),
                 })?;
-                parse_row(&line, &columns).map_err(|reason| InventoryError::Row {
-                    path: name.clone(),
-                    line: index as u64 + 1,
+            if read == 0 {
+                break;
+            }
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            if line.is_empty() {
+                continue;
+            }
+            parse_row_into(&line, &self.columns, &mut fields, &mut row).map_err(|reason| {
+                InventoryError::Row {
+                    path: name(),
+                    line: number,
                     reason,
-                })
-            }),
-    )
+                }
+            })?;
+            each(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Every row of every data file, read by `workers` threads (a file each at a time) into
+    /// `partitions`.
+    fn partition(
+        &self,
+        partitions: &Partitions,
+        workers: usize,
+        progress: &Progress,
+    ) -> Result<(), ReconcileError> {
+        let queue = Queue::new(self.files.len());
+        join::on_workers(workers, &queue, || {
+            let mut writer = partitions.writer();
+            while let Some(index) = queue.take() {
+                self.for_each_row(index, |row| {
+                    progress.add();
+                    writer.write(row)
+                })?;
+            }
+            writer.flush()
+        })?;
+        Ok(())
+    }
 }
 
 /// How `reconcile` runs.
@@ -160,6 +197,8 @@ pub struct Settings {
     pub redrive: Option<PathBuf>,
     /// Print progress lines on stderr.
     pub progress: bool,
+    /// Threads that read, spill and join (one per core is right: the work is CPU-bound).
+    pub workers: usize,
 }
 
 /// The source's replication configuration, as far as it could be read.
@@ -290,23 +329,28 @@ pub enum ReconcileError {
     },
 }
 
-/// The join key of a row: its key and version id.
-type JoinKey = (String, String);
-
-/// Accumulates verdicts, the reported findings and the re-drive manifest.
-struct Judge<'a> {
+/// What every worker judges against (shared, read-only but for the re-drive manifest).
+struct Context<'a> {
     settings: &'a Settings,
     rules: &'a Rules,
+    source_bucket: String,
     destination: Destination,
     now: DateTime<Utc>,
+    /// The re-drive manifest and the lines written to it.
+    redrive: Option<Mutex<(BufWriter<File>, u64)>>,
+}
+
+/// One worker's verdicts; merged when every worker is done.
+#[derive(Default)]
+struct Tally {
     counts: BTreeMap<&'static str, u64>,
     findings: Vec<Finding>,
     truncated: bool,
     alarming: u64,
-    redrive: Option<(BufWriter<File>, u64)>,
+    destination_only: u64,
 }
 
-impl Judge<'_> {
+impl Context<'_> {
     fn coverage(&self, row: &Row) -> RuleCoverage {
         match self.rules {
             Rules::Read(None) => RuleCoverage::NoConfiguration,
@@ -333,21 +377,26 @@ impl Judge<'_> {
         }
     }
 
-    fn source(
-        &mut self,
-        bucket: &str,
-        row: &Row,
-        replica: Option<&Row>,
-    ) -> Result<(), ReconcileError> {
-        let object = ObjectRef {
-            bucket: bucket.to_string(),
+    fn object(&self, row: &Row) -> ObjectRef {
+        ObjectRef {
+            bucket: self.source_bucket.clone(),
             key: row.key.clone(),
             version_id: Some(row.version_id.clone()).filter(|v| !v.is_empty()),
             // A delete marker's age counts from when it was written, as an event's would.
             event_time: row.last_modified,
             origin: Origin::Manual,
             events: Vec::new(),
-        };
+        }
+    }
+
+    /// Judges one source row by the replica the destination inventory has for it.
+    fn source(
+        &self,
+        tally: &mut Tally,
+        row: &Row,
+        replica: Option<&Row>,
+    ) -> Result<(), ReconcileError> {
+        let object = self.object(row);
         let source = probe_of(row);
         let replica = replica.map_or(Probe::NotFound, probe_of);
         let coverage = self.coverage(row);
@@ -368,22 +417,20 @@ impl Judge<'_> {
             coverage,
             now: self.now,
         };
-        let finding = decide(&input, &self.settings.policy);
-        self.record(finding)
+        self.record(tally, decide(&input, &self.settings.policy))
     }
 
-    /// A destination replica no source row names: its source version is gone.
-    fn orphan(&mut self, source_bucket: &str, row: &Row) -> Result<(), ReconcileError> {
-        let object = ObjectRef {
-            bucket: source_bucket.to_string(),
-            key: row.key.clone(),
-            version_id: Some(row.version_id.clone()).filter(|v| !v.is_empty()),
-            event_time: None,
-            origin: Origin::Manual,
-            events: Vec::new(),
-        };
+    /// A destination row no source row names: a replica (or replicated delete marker) whose
+    /// source version is gone; any other row was written to the destination directly.
+    fn orphan(&self, tally: &mut Tally, row: &Row) -> Result<(), ReconcileError> {
+        let is_replica =
+            ReplicationStatus::parse(&row.replication_status) == ReplicationStatus::Replica;
+        if !is_replica && !row.is_delete_marker {
+            tally.destination_only += 1;
+            return Ok(());
+        }
         let input = AuditInput {
-            object: &object,
+            object: &self.object(row),
             source: &Probe::NotFound,
             destination: Some(&self.destination),
             replica: None,
@@ -391,45 +438,56 @@ impl Judge<'_> {
             coverage: RuleCoverage::Unknown,
             now: self.now,
         };
-        let finding = decide(&input, &self.settings.policy);
-        self.record(finding)
+        self.record(tally, decide(&input, &self.settings.policy))
     }
 
-    fn record(&mut self, finding: Finding) -> Result<(), ReconcileError> {
-        *self.counts.entry(finding.verdict.as_str()).or_default() += 1;
+    fn record(&self, tally: &mut Tally, finding: Finding) -> Result<(), ReconcileError> {
+        *tally.counts.entry(finding.verdict.as_str()).or_default() += 1;
         if needs_redrive(&finding) {
-            if let Some((writer, count)) = &mut self.redrive {
-                let line = match finding.version_id.as_deref() {
-                    Some(version) => format!(
-                        "{},{},{}\n",
-                        finding.source_bucket,
-                        encode_event_key(&finding.key),
-                        version
-                    ),
-                    None => format!(
-                        "{},{}\n",
-                        finding.source_bucket,
-                        encode_event_key(&finding.key)
-                    ),
-                };
-                writer
+            if let Some(redrive) = &self.redrive {
+                let mut line = format!(
+                    "{},{}",
+                    finding.source_bucket,
+                    encode_event_key(&finding.key)
+                );
+                if let Some(version) = finding.version_id.as_deref() {
+                    line.push(',');
+                    line.push_str(version);
+                }
+                line.push('\n');
+                let mut redrive = redrive.lock().unwrap_or_else(|e| e.into_inner());
+                redrive
+                    .0
                     .write_all(line.as_bytes())
                     .map_err(|source| ReconcileError::Redrive {
                         path: redrive_path(self.settings),
                         source,
                     })?;
-                *count += 1;
+                redrive.1 += 1;
             }
         }
         if finding.alarming {
-            self.alarming += 1;
-            if self.findings.len() < MAX_REPORTED_FINDINGS {
-                self.findings.push(finding);
+            tally.alarming += 1;
+            if tally.findings.len() < MAX_REPORTED_FINDINGS {
+                tally.findings.push(finding);
             } else {
-                self.truncated = true;
+                tally.truncated = true;
             }
         }
         Ok(())
+    }
+}
+
+impl Tally {
+    fn merge(mut self, other: Tally) -> Tally {
+        for (verdict, count) in other.counts {
+            *self.counts.entry(verdict).or_default() += count;
+        }
+        self.findings.extend(other.findings);
+        self.truncated |= other.truncated;
+        self.alarming += other.alarming;
+        self.destination_only += other.destination_only;
+        self
     }
 }
 
@@ -452,119 +510,20 @@ fn needs_redrive(finding: &Finding) -> bool {
 
 /// What a HEAD of this version would have answered, per the inventory row.
 fn probe_of(row: &Row) -> Probe {
+    let version_id = Some(row.version_id.clone()).filter(|v| !v.is_empty());
     if row.is_delete_marker {
-        return Probe::DeleteMarker(Some(row.version_id.clone()).filter(|v| !v.is_empty()));
+        return Probe::DeleteMarker(version_id);
     }
     Probe::Found(ObjectFacts {
-        version_id: Some(row.version_id.clone()).filter(|v| !v.is_empty()),
-        replication_status: row
-            .replication_status
-            .as_deref()
+        version_id,
+        replication_status: Some(row.replication_status.as_str())
+            .filter(|s| !s.is_empty())
             .map(ReplicationStatus::parse),
         size: row.size,
-        etag: row.etag.clone(),
+        etag: Some(row.etag.clone()).filter(|e| !e.is_empty()),
         last_modified: row.last_modified,
         kms_encrypted: false,
     })
-}
-
-fn partition_of(key: &JoinKey, partitions: u64) -> usize {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    (hasher.finish() % partitions) as usize
-}
-
-/// Partition files of one side: a row per line, tab-separated, the key URL-encoded.
-struct Spill {
-    paths: Vec<PathBuf>,
-    writers: Vec<BufWriter<File>>,
-}
-
-impl Spill {
-    fn create(dir: &Path, side: &str, partitions: u64) -> Result<Self, ReconcileError> {
-        let mut paths = Vec::new();
-        let mut writers = Vec::new();
-        for index in 0..partitions {
-            let path = dir.join(format!("{side}-{index}.tsv"));
-            let file = File::create(&path).map_err(|source| ReconcileError::Spill {
-                path: path.display().to_string(),
-                source,
-            })?;
-            writers.push(BufWriter::new(file));
-            paths.push(path);
-        }
-        Ok(Self { paths, writers })
-    }
-
-    fn write(&mut self, row: &Row, partitions: u64) -> Result<(), ReconcileError> {
-        let key = (row.key.clone(), row.version_id.clone());
-        let index = partition_of(&key, partitions);
-        let flag = |b: Option<bool>| match b {
-            Some(true) => "1",
-            Some(false) => "0",
-            None => "-",
-        };
-        let line = format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            encode_event_key(&row.key),
-            row.version_id,
-            flag(row.is_latest),
-            flag(Some(row.is_delete_marker)),
-            row.size.map(|s| s.to_string()).unwrap_or_default(),
-            row.last_modified
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
-            row.etag.as_deref().unwrap_or_default(),
-            row.replication_status.as_deref().unwrap_or_default(),
-        );
-        self.writers[index]
-            .write_all(line.as_bytes())
-            .map_err(|source| ReconcileError::Spill {
-                path: self.paths[index].display().to_string(),
-                source,
-            })
-    }
-
-    fn finish(self) -> Result<Vec<PathBuf>, ReconcileError> {
-        for (mut writer, path) in self.writers.into_iter().zip(&self.paths) {
-            writer.flush().map_err(|source| ReconcileError::Spill {
-                path: path.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(self.paths)
-    }
-}
-
-fn read_spilled(path: &Path) -> Result<Vec<Row>, ReconcileError> {
-    let spill_error = |source| ReconcileError::Spill {
-        path: path.display().to_string(),
-        source,
-    };
-    let reader = BufReader::new(File::open(path).map_err(spill_error)?);
-    let mut rows = Vec::new();
-    for line in reader.lines() {
-        let line = line.map_err(spill_error)?;
-        let fields: Vec<&str> = line.split('\t').collect();
-        let flag = |f: &str| match f {
-            "1" => Some(true),
-            "0" => Some(false),
-            _ => None,
-        };
-        rows.push(Row {
-            key: decode_event_key(fields[0]).unwrap_or_default(),
-            version_id: fields[1].to_string(),
-            is_latest: flag(fields[2]),
-            is_delete_marker: flag(fields[3]) == Some(true),
-            size: fields[4].parse().ok(),
-            last_modified: DateTime::parse_from_rfc3339(fields[5])
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            etag: Some(fields[6].to_string()).filter(|s| !s.is_empty()),
-            replication_status: Some(fields[7].to_string()).filter(|s| !s.is_empty()),
-        });
-    }
-    Ok(rows)
 }
 
 /// Joins the two inventories and judges every version. `rules` are the source bucket's.
@@ -574,7 +533,6 @@ pub fn reconcile(
     rules: &Rules,
     settings: &Settings,
 ) -> Result<Outcome, ReconcileError> {
-    let source_bucket = source.manifest.source_bucket.clone();
     let destination_bucket = destination.manifest.source_bucket.clone();
     let account = match rules {
         Rules::Read(Some(rules)) => rules.account_of(&destination_bucket),
@@ -586,93 +544,99 @@ pub fn reconcile(
                 path: path.display().to_string(),
                 source,
             })?;
-            Some((BufWriter::new(file), 0))
+            Some(Mutex::new((BufWriter::new(file), 0)))
         }
         None => None,
     };
-    let mut judge = Judge {
+    let context = Context {
         settings,
         rules,
+        source_bucket: source.manifest.source_bucket.clone(),
         destination: Destination::new(destination_bucket.clone(), account),
         // The statuses are what S3 saw when it took the source inventory: ages count to then.
         now: source.manifest.created().unwrap_or_else(Utc::now),
-        counts: Verdict::ALL.iter().map(|v| (v.as_str(), 0)).collect(),
-        findings: Vec::new(),
-        truncated: false,
-        alarming: 0,
         redrive,
     };
-    let estimate = destination.manifest.total_size() * GZIP_EXPANSION;
-    let partitions = estimate
-        .div_ceil(settings.memory_budget_bytes.max(1))
-        .clamp(1, MAX_PARTITIONS);
-    let mut counts = RowCounts::default();
-    let progress = |what: &str, n: u64| {
-        if settings.progress && n > 0 && n % PROGRESS_EVERY == 0 {
-            eprintln!("reconcile: {n} {what} rows read");
-        }
+    let workers = settings.workers.max(1);
+    let budget = settings.memory_budget_bytes.max(1);
+    // One index of the whole destination, or one partition's per worker at a time.
+    let estimate = destination.estimated_bytes();
+    let partitions = if estimate <= budget {
+        1
+    } else {
+        estimate
+            .div_ceil(budget / workers as u64)
+            .clamp(2, join::MAX_FANOUT)
     };
+    let source_rows = Progress::new("source", settings.progress);
+    let destination_rows = Progress::new("destination", settings.progress);
 
-    if partitions == 1 {
-        let mut table: HashMap<JoinKey, Row> = HashMap::new();
-        for row in destination.rows() {
-            let row = row?;
-            counts.destination += 1;
-            progress("destination", counts.destination);
-            table.insert((row.key.clone(), row.version_id.clone()), row);
-        }
-        for row in source.rows() {
-            let row = row?;
-            counts.source += 1;
-            progress("source", counts.source);
-            let replica = table.remove(&(row.key.clone(), row.version_id.clone()));
-            judge.source(&source_bucket, &row, replica.as_ref())?;
-        }
-        orphans(&mut judge, &source_bucket, table.into_values(), &mut counts)?;
+    let tally = if partitions == 1 {
+        let memory = Partitions::in_memory();
+        destination.partition(&memory, workers, &destination_rows)?;
+        let bytes = match memory.finish()?.pop() {
+            Some(Sink::Memory(bytes)) => bytes,
+            _ => Vec::new(),
+        };
+        let index = join::Index::build(&bytes);
+        // Source rows stream past the shared index, a file per worker at a time.
+        let queue = Queue::new(source.files.len());
+        let tallies = join::on_workers(workers, &queue, || {
+            let mut tally = Tally::default();
+            let mut replica = Row::default();
+            while let Some(file) = queue.take() {
+                source.for_each_row(file, |row| {
+                    source_rows.add();
+                    let found = index.take(row, &mut replica);
+                    context.source(&mut tally, row, found.then_some(&replica))
+                })?;
+            }
+            Ok(tally)
+        })?;
+        let mut tally = tallies.into_iter().fold(Tally::default(), Tally::merge);
+        index.for_each_unmatched(|row| context.orphan(&mut tally, row))?;
+        tally
     } else {
         if settings.progress {
             eprintln!(
-                "reconcile: the destination inventory (~{} MB uncompressed) exceeds the memory budget ({} MB): spilling both sides to {} partitions in {}",
+                "reconcile: the destination inventory (~{} MB decoded) exceeds the memory budget ({} MB): spilling both sides to {} partitions in {}",
                 estimate / 1_000_000,
-                settings.memory_budget_bytes / 1_000_000,
+                budget / 1_000_000,
                 partitions,
                 settings.spill_dir.display()
             );
         }
-        let mut spilled_destination =
-            Spill::create(&settings.spill_dir, "destination", partitions)?;
-        for row in destination.rows() {
-            let row = row?;
-            counts.destination += 1;
-            progress("destination", counts.destination);
-            spilled_destination.write(&row, partitions)?;
-        }
-        let mut spilled_source = Spill::create(&settings.spill_dir, "source", partitions)?;
-        for row in source.rows() {
-            let row = row?;
-            counts.source += 1;
-            progress("source", counts.source);
-            spilled_source.write(&row, partitions)?;
-        }
-        let destination_parts = spilled_destination.finish()?;
-        let source_parts = spilled_source.finish()?;
-        for (destination_part, source_part) in destination_parts.iter().zip(&source_parts) {
-            let mut table: HashMap<JoinKey, Row> = read_spilled(destination_part)?
-                .into_iter()
-                .map(|row| ((row.key.clone(), row.version_id.clone()), row))
-                .collect();
-            for row in read_spilled(source_part)? {
-                let replica = table.remove(&(row.key.clone(), row.version_id.clone()));
-                judge.source(&source_bucket, &row, replica.as_ref())?;
+        let spill = |side: &str, inventory: &Inventory, progress: &Progress| {
+            let files = Partitions::files(&settings.spill_dir, side, partitions, 0)?;
+            inventory.partition(&files, workers, progress)?;
+            files.finish()
+        };
+        let destination_parts = spill("destination", destination, &destination_rows)?;
+        let source_parts = spill("source", source, &source_rows)?;
+        let pairs: Vec<Mutex<Option<(Sink, Sink)>>> = destination_parts
+            .into_iter()
+            .zip(source_parts)
+            .map(|pair| Mutex::new(Some(pair)))
+            .collect();
+        let queue = Queue::new(pairs.len());
+        let share = budget / workers as u64;
+        let tallies = join::on_workers(workers, &queue, || {
+            let mut tally = Tally::default();
+            while let Some(index) = queue.take() {
+                let pair = pairs[index].lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some((destination, source)) = pair {
+                    let name = format!("p{index}");
+                    join_within(&context, &mut tally, destination, source, share, &name, 1)?;
+                }
             }
-            orphans(&mut judge, &source_bucket, table.into_values(), &mut counts)?;
-            let _ = std::fs::remove_file(destination_part);
-            let _ = std::fs::remove_file(source_part);
-        }
-    }
+            Ok(tally)
+        })?;
+        tallies.into_iter().fold(Tally::default(), Tally::merge)
+    };
 
-    let redrive = match judge.redrive.take() {
-        Some((mut writer, objects)) => {
+    let redrive = match context.redrive {
+        Some(redrive) => {
+            let (mut writer, objects) = redrive.into_inner().unwrap_or_else(|e| e.into_inner());
             writer.flush().map_err(|source| ReconcileError::Redrive {
                 path: redrive_path(settings),
                 source,
@@ -684,14 +648,31 @@ pub fn reconcile(
         }
         None => None,
     };
+    let Tally {
+        counts,
+        mut findings,
+        truncated,
+        alarming,
+        destination_only,
+    } = tally;
+    // Workers finish in any order: the report lists findings by key, then version.
+    findings.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
+    findings.truncate(MAX_REPORTED_FINDINGS);
+    let mut all_counts: BTreeMap<&'static str, u64> =
+        Verdict::ALL.iter().map(|v| (v.as_str(), 0)).collect();
+    all_counts.extend(counts);
     Ok(Outcome {
-        source_bucket,
+        source_bucket: context.source_bucket,
         destination_bucket,
-        counts: judge.counts,
-        rows: counts,
-        findings: judge.findings,
-        findings_truncated: judge.truncated,
-        alarming: judge.alarming,
+        counts: all_counts,
+        rows: RowCounts {
+            source: source_rows.get(),
+            destination: destination_rows.get(),
+            destination_only,
+        },
+        findings_truncated: truncated || alarming > findings.len() as u64,
+        findings,
+        alarming,
         join: JoinInfo {
             partitions,
             spilled: partitions > 1,
@@ -710,24 +691,37 @@ pub fn reconcile(
     })
 }
 
-/// Destination rows left after the join: replicas are `source_gone`, other rows counted.
-fn orphans(
-    judge: &mut Judge<'_>,
-    source_bucket: &str,
-    rows: impl Iterator<Item = Row>,
-    counts: &mut RowCounts,
+/// Joins one spilled partition pair within `share` bytes of memory, splitting it again (a
+/// new hash seed per level) while its destination side is larger.
+fn join_within(
+    context: &Context<'_>,
+    tally: &mut Tally,
+    destination: Sink,
+    source: Sink,
+    share: u64,
+    name: &str,
+    depth: u64,
 ) -> Result<(), ReconcileError> {
-    for row in rows {
-        let is_replica = row
-            .replication_status
-            .as_deref()
-            .map(ReplicationStatus::parse)
-            == Some(ReplicationStatus::Replica);
-        if is_replica || row.is_delete_marker {
-            judge.orphan(source_bucket, &row)?;
-        } else {
-            counts.destination_only += 1;
-        }
+    let needed = destination.index_bytes();
+    if needed <= share || depth > 8 {
+        join::join_partition(destination, source, &mut |joined| match joined {
+            join::Joined::Source(row, replica) => context.source(tally, row, replica),
+            join::Joined::Orphan(row) => context.orphan(tally, row),
+        })?;
+        return Ok(());
+    }
+    let fanout = needed.div_ceil(share).clamp(2, join::MAX_FANOUT);
+    let pairs = join::split(
+        &context.settings.spill_dir,
+        name,
+        destination,
+        source,
+        fanout,
+        depth,
+    )?;
+    for (index, (destination, source)) in pairs.into_iter().enumerate() {
+        let name = format!("{name}.{index}");
+        join_within(context, tally, destination, source, share, &name, depth + 1)?;
     }
     Ok(())
 }

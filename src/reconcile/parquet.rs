@@ -56,10 +56,10 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
             .filter(|field| !matches!(field, Field::Null))
             .filter(|field| !matches!(field, Field::Str(value) if value.is_empty()))
     };
-    let text = |index: Option<usize>, name: &str| -> Result<Option<String>, String> {
+    let text = |index: Option<usize>, name: &str| -> Result<String, String> {
         match get(index) {
-            None => Ok(None),
-            Some(Field::Str(value)) => Ok(Some(value.clone())),
+            None => Ok(String::new()),
+            Some(Field::Str(value)) => Ok(value.clone()),
             Some(other) => Err(format!("{name} is {other:?}, not a string")),
         }
     };
@@ -70,7 +70,10 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
             Some(other) => Err(format!("{name} is {other:?}, not a boolean")),
         }
     };
-    let key = text(Some(columns.key), "key")?.ok_or("the key is empty")?;
+    let key = text(Some(columns.key), "key")?;
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
     let size = match get(columns.size) {
         None => None,
         Some(Field::Long(value)) => Some(*value),
@@ -85,7 +88,7 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
     };
     Ok(Row {
         key,
-        version_id: text(columns.version_id, "version_id")?.unwrap_or_default(),
+        version_id: text(columns.version_id, "version_id")?,
         is_latest: boolean(columns.is_latest, "is_latest")?,
         is_delete_marker: boolean(columns.is_delete_marker, "is_delete_marker")?.unwrap_or(false),
         size,

@@ -1,0 +1,597 @@
+//! The join behind `reconcile`: source and destination rows matched by (key, version id) in
+//! bounded memory, on every core.
+//!
+//! 1. **Partition.** Worker threads (one per core) take data files from a queue, decode them
+//!    and append each row, in a compact binary form ([`encode`]), to one of P partitions chosen
+//!    by a hash of (key, version id). With P = 1 the destination's rows stay in memory and the
+//!    source's are never stored; otherwise both sides go to files in the spill directory.
+//! 2. **Join.** Each worker takes a partition: its destination rows are indexed in memory
+//!    ([`Index`]), its source rows stream past the index and are judged, and destination rows
+//!    no source row matched are judged as orphans. A destination partition larger than a
+//!    worker's share of the memory budget is split again with another hash seed until it fits,
+//!    so memory stays bounded whatever the inventories' size.
+
+use super::manifest::Row;
+use super::ReconcileError;
+use chrono::DateTime;
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Bytes a worker collects for one partition before appending them to the shared sink.
+const LOCAL_BUFFER: usize = 64 * 1024;
+/// Index memory per destination row beyond its encoded bytes (hash map entry, flags).
+pub const INDEX_BYTES_PER_ROW: u64 = 64;
+/// Partitions one split makes at most (each is a file open while splitting).
+pub const MAX_FANOUT: u64 = 256;
+
+fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ReconcileError + '_ {
+    move |source| ReconcileError::Spill {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The partition of (key, version id) under `seed`, out of `partitions`.
+fn partition_of(key: &str, version_id: &str, seed: u64, partitions: u64) -> usize {
+    let mut hasher = ahash::RandomState::with_seeds(seed, 0x5eed, 0x1ce, 0xb0b).build_hasher();
+    (key, version_id).hash(&mut hasher);
+    (hasher.finish() % partitions) as usize
+}
+
+/// Appends `row` to `out`: `u32` length, then key, version id, flags, size, last-modified
+/// (ms), ETag and replication status; strings as `u16` length + UTF-8.
+pub fn encode(row: &Row, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let text = |out: &mut Vec<u8>, s: &str| {
+        out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    text(out, &row.key);
+    text(out, &row.version_id);
+    let flags = match row.is_latest {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    } | (row.is_delete_marker as u8) << 2
+        | (row.size.is_some() as u8) << 3
+        | (row.last_modified.is_some() as u8) << 4;
+    out.push(flags);
+    if let Some(size) = row.size {
+        out.extend_from_slice(&size.to_le_bytes());
+    }
+    if let Some(time) = row.last_modified {
+        out.extend_from_slice(&time.timestamp_millis().to_le_bytes());
+    }
+    text(out, &row.etag);
+    text(out, &row.replication_status);
+    let length = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_le_bytes());
+}
+
+/// Reads one encoded record (without its length prefix) into `row`.
+fn decode(record: &[u8], row: &mut Row) {
+    let mut at = 0;
+    let mut text = |into: &mut String| {
+        let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
+        into.clear();
+        into.push_str(std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default());
+        at += 2 + length;
+    };
+    text(&mut row.key);
+    text(&mut row.version_id);
+    let mut at_flags = at;
+    let flags = record[at_flags];
+    at_flags += 1;
+    let mut number = || {
+        let value = i64::from_le_bytes(record[at_flags..at_flags + 8].try_into().unwrap_or([0; 8]));
+        at_flags += 8;
+        value
+    };
+    row.is_latest = match flags & 3 {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    };
+    row.is_delete_marker = flags & 4 != 0;
+    row.size = (flags & 8 != 0).then(&mut number);
+    row.last_modified = (flags & 16 != 0)
+        .then(&mut number)
+        .and_then(DateTime::from_timestamp_millis);
+    let mut at = at_flags;
+    let mut text = |into: &mut String| {
+        let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
+        into.clear();
+        into.push_str(std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default());
+        at += 2 + length;
+    };
+    text(&mut row.etag);
+    text(&mut row.replication_status);
+}
+
+/// Key and version id of one encoded record, borrowed.
+fn identity(record: &[u8]) -> (&str, &str) {
+    let field = |at: usize| {
+        let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
+        (
+            std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default(),
+            at + 2 + length,
+        )
+    };
+    let (key, next) = field(0);
+    let (version_id, _) = field(next);
+    (key, version_id)
+}
+
+/// Records of a buffer of length-prefixed encodings.
+fn records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let length = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        let record = bytes.get(at + 4..at + 4 + length)?;
+        at += 4 + length;
+        Some(record)
+    })
+}
+
+/// Streams the records of a spill file, one reused buffer.
+fn for_each_spilled(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<(), ReconcileError>,
+) -> Result<(), ReconcileError> {
+    let error = spill_error(path);
+    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path).map_err(&error)?);
+    let mut record = Vec::new();
+    loop {
+        let mut length = [0u8; 4];
+        match reader.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(error(e)),
+        }
+        record.resize(u32::from_le_bytes(length) as usize, 0);
+        reader.read_exact(&mut record).map_err(&error)?;
+        each(&record)?;
+    }
+}
+
+/// Where one partition's records go.
+pub enum Sink {
+    Memory(Vec<u8>),
+    File {
+        path: PathBuf,
+        writer: BufWriter<File>,
+        bytes: u64,
+        rows: u64,
+    },
+}
+
+/// One side's partitions.
+pub struct Partitions {
+    sinks: Vec<Mutex<Sink>>,
+    seed: u64,
+}
+
+impl Partitions {
+    pub fn in_memory() -> Self {
+        Self {
+            sinks: vec![Mutex::new(Sink::Memory(Vec::new()))],
+            seed: 0,
+        }
+    }
+
+    pub fn files(dir: &Path, name: &str, count: u64, seed: u64) -> Result<Self, ReconcileError> {
+        let mut sinks = Vec::with_capacity(count as usize);
+        for index in 0..count {
+            let path = dir.join(format!("{name}-{index}.bin"));
+            let file = File::create(&path).map_err(spill_error(&path))?;
+            sinks.push(Mutex::new(Sink::File {
+                path,
+                writer: BufWriter::with_capacity(LOCAL_BUFFER, file),
+                bytes: 0,
+                rows: 0,
+            }));
+        }
+        Ok(Self { sinks, seed })
+    }
+
+    pub fn count(&self) -> u64 {
+        self.sinks.len() as u64
+    }
+
+    /// A worker's way in: rows are collected locally and appended in blocks.
+    pub fn writer(&self) -> PartitionWriter<'_> {
+        PartitionWriter {
+            partitions: self,
+            buffers: vec![(Vec::new(), 0); self.sinks.len()],
+        }
+    }
+
+    /// Flushes every file; the partitions, ready to read.
+    pub fn finish(self) -> Result<Vec<Sink>, ReconcileError> {
+        let mut sinks = Vec::with_capacity(self.sinks.len());
+        for sink in self.sinks {
+            let mut sink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+            if let Sink::File { path, writer, .. } = &mut sink {
+                writer.flush().map_err(spill_error(path))?;
+            }
+            sinks.push(sink);
+        }
+        Ok(sinks)
+    }
+}
+
+pub struct PartitionWriter<'a> {
+    partitions: &'a Partitions,
+    /// Per partition: encoded rows not yet appended, and how many.
+    buffers: Vec<(Vec<u8>, u64)>,
+}
+
+impl PartitionWriter<'_> {
+    pub fn write(&mut self, row: &Row) -> Result<(), ReconcileError> {
+        let count = self.partitions.count();
+        let index = if count == 1 {
+            0
+        } else {
+            partition_of(&row.key, &row.version_id, self.partitions.seed, count)
+        };
+        let (buffer, rows) = &mut self.buffers[index];
+        encode(row, buffer);
+        *rows += 1;
+        if buffer.len() >= LOCAL_BUFFER {
+            self.flush_one(index)?;
+        }
+        Ok(())
+    }
+
+    fn flush_one(&mut self, index: usize) -> Result<(), ReconcileError> {
+        let (buffer, rows) = &mut self.buffers[index];
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let mut sink = self.partitions.sinks[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &mut *sink {
+            Sink::Memory(bytes) => bytes.extend_from_slice(buffer),
+            Sink::File {
+                path,
+                writer,
+                bytes,
+                rows: written,
+            } => {
+                writer.write_all(buffer).map_err(spill_error(path))?;
+                *bytes += buffer.len() as u64;
+                *written += *rows;
+            }
+        }
+        buffer.clear();
+        *rows = 0;
+        Ok(())
+    }
+
+    pub fn flush(mut self) -> Result<(), ReconcileError> {
+        for index in 0..self.buffers.len() {
+            self.flush_one(index)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink {
+    /// Memory an index of this partition's rows takes.
+    pub fn index_bytes(&self) -> u64 {
+        match self {
+            Sink::Memory(bytes) => bytes.len() as u64 * 2,
+            Sink::File { bytes, rows, .. } => bytes + rows * INDEX_BYTES_PER_ROW,
+        }
+    }
+
+    fn read(self) -> Result<Vec<u8>, ReconcileError> {
+        match self {
+            Sink::Memory(bytes) => Ok(bytes),
+            Sink::File { path, .. } => {
+                let bytes = std::fs::read(&path).map_err(spill_error(&path))?;
+                let _ = std::fs::remove_file(&path);
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Streams this partition's records (a spilled source partition is never held whole).
+    fn for_each(
+        self,
+        mut each: impl FnMut(&[u8]) -> Result<(), ReconcileError>,
+    ) -> Result<(), ReconcileError> {
+        match self {
+            Sink::Memory(bytes) => records(&bytes).try_for_each(each),
+            Sink::File { path, .. } => {
+                let result = for_each_spilled(&path, &mut each);
+                let _ = std::fs::remove_file(&path);
+                result
+            }
+        }
+    }
+}
+
+/// The destination rows of one partition, indexed by (key, version id).
+pub struct Index<'a> {
+    map: HashMap<(&'a str, &'a str), usize, ahash::RandomState>,
+    records: Vec<&'a [u8]>,
+    matched: Vec<AtomicBool>,
+}
+
+impl<'a> Index<'a> {
+    pub fn build(bytes: &'a [u8]) -> Self {
+        let records: Vec<&[u8]> = records(bytes).collect();
+        let mut map = HashMap::with_capacity_and_hasher(
+            records.len(),
+            ahash::RandomState::with_seeds(1, 2, 3, 4),
+        );
+        for (position, record) in records.iter().enumerate() {
+            map.insert(identity(record), position);
+        }
+        let matched = (0..records.len()).map(|_| AtomicBool::new(false)).collect();
+        Self {
+            map,
+            records,
+            matched,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The destination row with `row`'s key and version id, read into `replica`; marks it matched.
+    pub fn take(&self, row: &Row, replica: &mut Row) -> bool {
+        match self.map.get(&(row.key.as_str(), row.version_id.as_str())) {
+            Some(&position) => {
+                self.matched[position].store(true, Ordering::Relaxed);
+                decode(self.records[position], replica);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every destination row no source row matched.
+    pub fn for_each_unmatched(
+        &self,
+        mut each: impl FnMut(&Row) -> Result<(), ReconcileError>,
+    ) -> Result<(), ReconcileError> {
+        let mut row = Row::default();
+        for (record, matched) in self.records.iter().zip(&self.matched) {
+            if !matched.load(Ordering::Relaxed) {
+                decode(record, &mut row);
+                each(&row)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Work shared by the worker threads: an index into a list, taken one at a time.
+pub struct Queue {
+    next: AtomicUsize,
+    len: usize,
+    failed: AtomicBool,
+}
+
+impl Queue {
+    pub fn new(len: usize) -> Self {
+        Self {
+            next: AtomicUsize::new(0),
+            len,
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// The next item, unless the list is done or a worker failed.
+    pub fn take(&self) -> Option<usize> {
+        if self.failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        (index < self.len).then_some(index)
+    }
+
+    pub fn fail(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` on `workers` threads; each returns its own result, the first error wins.
+pub fn on_workers<T: Send>(
+    workers: usize,
+    queue: &Queue,
+    work: impl Fn() -> Result<T, ReconcileError> + Sync,
+) -> Result<Vec<T>, ReconcileError> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let result = work();
+                    if result.is_err() {
+                        queue.fail();
+                    }
+                    result
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// Re-splits a partition pair whose destination side is too large for memory, with another
+/// seed; the sub-partitions, ready to join.
+pub fn split(
+    dir: &Path,
+    name: &str,
+    destination: Sink,
+    source: Sink,
+    fanout: u64,
+    seed: u64,
+) -> Result<Vec<(Sink, Sink)>, ReconcileError> {
+    let mut sides = Vec::new();
+    for (side, sink) in [("destination", destination), ("source", source)] {
+        let partitions = Partitions::files(dir, &format!("{name}-{side}"), fanout, seed)?;
+        let mut writer = partitions.writer();
+        let mut row = Row::default();
+        sink.for_each(|record| {
+            decode(record, &mut row);
+            writer.write(&row)
+        })?;
+        writer.flush()?;
+        sides.push(partitions.finish()?);
+    }
+    let source = sides.pop().unwrap_or_default();
+    let destination = sides.pop().unwrap_or_default();
+    Ok(destination.into_iter().zip(source).collect())
+}
+
+/// A joined row.
+pub enum Joined<'a> {
+    /// A source row and the destination row with its key and version id, if any.
+    Source(&'a Row, Option<&'a Row>),
+    /// A destination row no source row matched.
+    Orphan(&'a Row),
+}
+
+/// Joins one partition pair, handing every row to `each`.
+pub fn join_partition(
+    destination: Sink,
+    source: Sink,
+    each: &mut impl FnMut(Joined<'_>) -> Result<(), ReconcileError>,
+) -> Result<u64, ReconcileError> {
+    let bytes = destination.read()?;
+    let index = Index::build(&bytes);
+    let mut row = Row::default();
+    let mut replica = Row::default();
+    let mut rows = 0;
+    source.for_each(|record| {
+        decode(record, &mut row);
+        rows += 1;
+        let found = index.take(&row, &mut replica);
+        each(Joined::Source(&row, found.then_some(&replica)))
+    })?;
+    index.for_each_unmatched(|row| each(Joined::Orphan(row)))?;
+    Ok(rows)
+}
+
+/// Rows counted across workers, with a progress line on stderr every million.
+pub struct Progress {
+    pub rows: AtomicU64,
+    what: &'static str,
+    print: bool,
+}
+
+impl Progress {
+    pub fn new(what: &'static str, print: bool) -> Self {
+        Self {
+            rows: AtomicU64::new(0),
+            what,
+            print,
+        }
+    }
+
+    pub fn add(&self) {
+        let seen = self.rows.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.print && seen % 1_000_000 == 0 {
+            eprintln!("reconcile: {seen} {} rows read", self.what);
+        }
+    }
+
+    pub fn get(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_survive_encoding_with_every_field_present_or_absent() {
+        let full = Row {
+            key: "Screen Shot 1+1 ☕.png".into(),
+            version_id: "v1".into(),
+            is_latest: Some(true),
+            is_delete_marker: false,
+            size: Some(42),
+            last_modified: DateTime::from_timestamp_millis(1_764_000_000_123),
+            etag: "e".into(),
+            replication_status: "COMPLETED".into(),
+        };
+        let marker = Row {
+            key: "k".into(),
+            is_latest: Some(false),
+            is_delete_marker: true,
+            ..Row::default()
+        };
+        let mut bytes = Vec::new();
+        encode(&full, &mut bytes);
+        encode(&marker, &mut bytes);
+        let mut decoded = Vec::new();
+        for record in records(&bytes) {
+            let mut row = Row::default();
+            decode(record, &mut row);
+            assert_eq!(identity(record), (row.key.as_str(), row.version_id.as_str()));
+            decoded.push(row);
+        }
+        assert_eq!(decoded, [full, marker]);
+    }
+
+    #[test]
+    fn a_split_keeps_each_key_on_one_side_of_every_pair() {
+        let dir = std::env::temp_dir().join(format!("join-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows: Vec<Row> = (0..500)
+            .map(|i| Row {
+                key: format!("key {i}"),
+                version_id: format!("v{}", i % 3),
+                ..Row::default()
+            })
+            .collect();
+        let side = |rows: &[Row]| {
+            let partitions = Partitions::in_memory();
+            let mut writer = partitions.writer();
+            rows.iter().try_for_each(|row| writer.write(row)).unwrap();
+            writer.flush().unwrap();
+            partitions.finish().unwrap().pop().unwrap()
+        };
+        // The destination lacks every tenth row; the source has them all.
+        let destination: Vec<Row> = rows.iter().step_by(1).filter(|r| !r.key.ends_with('0')).cloned().collect();
+        let pairs = split(&dir, "t", side(&destination), side(&rows), 7, 99).unwrap();
+        assert_eq!(pairs.len(), 7);
+        let (mut matched, mut unmatched, mut orphans) = (0, 0, 0);
+        for (destination, source) in pairs {
+            join_partition(destination, source, &mut |joined| {
+                match joined {
+                    Joined::Source(_, Some(_)) => matched += 1,
+                    Joined::Source(_, None) => unmatched += 1,
+                    Joined::Orphan(_) => orphans += 1,
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!((matched, unmatched, orphans), (450, 50, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
