@@ -28,28 +28,41 @@ pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
 
 /// [`decode_event_key`] into a reused buffer (reconcile decodes millions of keys).
 pub fn decode_event_key_into(bytes: &[u8], key: &mut String) -> Result<(), KeyError> {
+    fn hex(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            b'A'..=b'F' => Some(digit - b'A' + 10),
+            _ => None,
+        }
+    }
     let mut out = std::mem::take(key).into_bytes();
     out.clear();
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
+        // Copy the run up to the next escape in one go.
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| b == b'%' || b == b'+')
+            .unwrap_or(bytes.len() - i);
+        out.extend_from_slice(&bytes[i..i + run]);
+        i += run;
+        match bytes.get(i) {
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            Some(_) => {
+                // Two hex digits exactly: a sign ("%+A") or a short sequence is an error.
+                let value = bytes
                     .get(i + 1..i + 3)
-                    .ok_or(KeyError::InvalidPercent { position: i })?;
-                // Two hex digits exactly: from_str_radix alone would also take a sign ("%+A").
-                let value = std::str::from_utf8(hex)
-                    .ok()
-                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .and_then(|pair| Some(hex(pair[0])? << 4 | hex(pair[1])?))
                     .ok_or(KeyError::InvalidPercent { position: i })?;
                 out.push(value);
-                i += 2;
+                i += 3;
             }
-            other => out.push(other),
+            None => {}
         }
-        i += 1;
     }
     *key = String::from_utf8(out).map_err(|_| KeyError::InvalidUtf8)?;
     if key.is_empty() {

@@ -114,14 +114,12 @@ fn decode(record: &[u8], row: &mut Row) {
     text(&mut row.replication_status);
 }
 
-/// Key and version id of one encoded record, borrowed.
-fn identity(record: &[u8]) -> (&str, &str) {
+/// Key and version id of one encoded record, borrowed as bytes (no UTF-8 check: the index
+/// only compares them).
+fn identity(record: &[u8]) -> (&[u8], &[u8]) {
     let field = |at: usize| {
         let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
-        (
-            std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default(),
-            at + 2 + length,
-        )
+        (&record[at + 2..at + 2 + length], at + 2 + length)
     };
     let (key, next) = field(0);
     let (version_id, _) = field(next);
@@ -321,7 +319,7 @@ impl Sink {
 
 /// The destination rows of one partition, indexed by (key, version id).
 pub struct Index<'a> {
-    map: HashMap<(&'a str, &'a str), usize, ahash::RandomState>,
+    map: HashMap<(&'a [u8], &'a [u8]), usize, ahash::RandomState>,
     records: Vec<&'a [u8]>,
     matched: Vec<AtomicBool>,
 }
@@ -354,7 +352,7 @@ impl<'a> Index<'a> {
 
     /// The destination row with `row`'s key and version id, read into `replica`; marks it matched.
     pub fn take(&self, row: &Row, replica: &mut Row) -> bool {
-        match self.map.get(&(row.key.as_str(), row.version_id.as_str())) {
+        match self.map.get(&(row.key.as_bytes(), row.version_id.as_bytes())) {
             Some(&position) => {
                 self.matched[position].store(true, Ordering::Relaxed);
                 decode(self.records[position], replica);
@@ -551,7 +549,7 @@ mod tests {
         for record in records(&bytes) {
             let mut row = Row::default();
             decode(record, &mut row);
-            assert_eq!(identity(record), (row.key.as_str(), row.version_id.as_str()));
+            assert_eq!(identity(record), (row.key.as_bytes(), row.version_id.as_bytes()));
             decoded.push(row);
         }
         assert_eq!(decoded, [full, marker]);

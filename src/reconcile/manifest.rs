@@ -262,6 +262,15 @@ impl CsvFields {
         self.spans.is_empty()
     }
 
+    /// Field `index` of `line` as bytes, not checked for UTF-8 (the caller checks what it
+    /// makes of them).
+    pub fn bytes<'a>(&'a mut self, line: &'a [u8], index: usize) -> Result<&'a [u8], String> {
+        match self.spans[index] {
+            (start, end, false) => Ok(&line[start..end]),
+            (_, _, true) => self.get(line, index).map(str::as_bytes),
+        }
+    }
+
     /// Field `index` of `line` as text (doubled quotes undone).
     pub fn get<'a>(&'a mut self, line: &'a [u8], index: usize) -> Result<&'a str, String> {
         let (start, end, escaped) = self.spans[index];
@@ -317,8 +326,9 @@ pub fn parse_row_into(
             v => Err(format!("{v:?} is not true/false")),
         }
     }
-    let key = fields.get(line, columns.key)?;
-    keys::decode_event_key_into(key.as_bytes(), &mut row.key).map_err(|e| e.to_string())?;
+    // The decoded key is checked for UTF-8 once, after decoding.
+    keys::decode_event_key_into(fields.bytes(line, columns.key)?, &mut row.key)
+        .map_err(|e| e.to_string())?;
     row.version_id.clear();
     row.version_id
         .push_str(text(fields, line, columns.version_id)?);
