@@ -99,7 +99,8 @@ pub fn task_result(task_id: &str, outcome: TaskOutcome<'_>) -> TaskResult {
 }
 
 /// `pending`, or an audit error whose cause is passing (throttling, network, 5xx).
-fn retry_may_fix(finding: &Finding) -> bool {
+/// What S3 Batch Operations settles by running the task again (`TemporaryFailure`).
+pub fn retry_may_fix(finding: &Finding) -> bool {
     match finding.verdict {
         Verdict::Pending => true,
         Verdict::Error => matches!(

@@ -194,7 +194,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
 
         // An object SQS will deliver again (not on its last delivery) is retried, so its audit
-        // errors are counted and logged but page nobody yet.
+        // errors are counted (AuditRetries) and logged but page nobody yet.
         let mut will_be_redelivered = vec![batch.trigger == Trigger::Sqs; objects.len()];
         for (item, object) in batch.items.iter().zip(&object_of_item) {
             if let Some(index) = object {
@@ -217,14 +217,18 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             reached[index] = outcome.is_some();
             let mut object_findings = outcome.unwrap_or_else(|| vec![not_audited(&objects[index])]);
             retry_object[index] = object_findings.iter().any(|f| f.verdict.needs_retry());
-            if will_be_redelivered[index] {
-                for finding in object_findings
-                    .iter_mut()
-                    .filter(|f| f.verdict == Verdict::Error)
-                {
-                    finding.alarming = false;
-                    finding.detail.retried_by_sqs = true;
-                }
+            // S3 Batch Operations runs a task answered `TemporaryFailure` again: an error a
+            // retry may fix pages nobody (the job's completion report lists what never healed).
+            let runs_again = |finding: &Finding| match batch.trigger {
+                Trigger::BatchOperations => crate::batch_operations::retry_may_fix(finding),
+                _ => will_be_redelivered[index],
+            };
+            for finding in object_findings
+                .iter_mut()
+                .filter(|f| f.verdict == Verdict::Error && runs_again(f))
+            {
+                finding.alarming = false;
+                finding.detail.retried = true;
             }
             let first = findings.len();
             findings.extend(object_findings);

@@ -100,7 +100,7 @@ pub fn aggregate(findings: &[Finding]) -> Vec<PairMetrics> {
         };
         let pair = &mut pairs[index];
         pair.audited += 1;
-        if finding.detail.retried_by_sqs {
+        if finding.detail.retried {
             pair.retried += 1;
         } else if let Some(count) = pair.counts.iter_mut().find(|(v, _)| *v == finding.verdict) {
             count.1 += 1;
@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn errors_sqs_retries_count_as_retries_not_audit_errors() {
         let mut retried = finding(Some("dst"), Verdict::Error, None);
-        retried.detail.retried_by_sqs = true;
+        retried.detail.retried = true;
         let pairs = aggregate(&[retried, finding(Some("dst"), Verdict::Error, None)]);
         assert_eq!(pairs[0].retried, 1);
         assert!(pairs[0].counts.contains(&(Verdict::Error, 1)));

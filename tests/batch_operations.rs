@@ -170,4 +170,15 @@ async fn pending_and_throttled_objects_are_temporary_failures_under_the_lambda_r
         ],
         "{response:#}"
     );
+    // Batch Operations runs both tasks again: the throttled audit is counted, nobody is paged.
+    let lines = emf_lines(&log);
+    let sum = |metric: &str| -> u64 {
+        lines
+            .iter()
+            .filter(|line| line.get("DestinationBucket").is_some())
+            .filter_map(|line| line[metric].as_u64())
+            .sum()
+    };
+    assert_eq!((sum("AuditRetries"), sum("AuditErrors")), (1, 0), "{log}");
+    assert_eq!(world.alerts().await, [], "{log}");
 }

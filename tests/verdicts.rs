@@ -312,7 +312,7 @@ async fn an_error_sqs_will_retry_is_counted_not_paged_and_the_last_delivery_page
     let found = finding(&report, "busy.png");
     assert_eq!(found["verdict"], "error");
     assert_eq!(found["alarming"], false);
-    assert_eq!(found["detail"]["retried_by_sqs"], true);
+    assert_eq!(found["detail"]["retried"], true);
     assert_eq!(report["batchItemFailures"][0]["itemIdentifier"], "m1");
     let metrics = &emf_lines(&stderr)[0];
     assert_eq!(

@@ -364,9 +364,10 @@ pub struct Detail {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extended_request_id: Option<String>,
-    /// For `error` verdicts from SQS: the message is delivered again, so nobody is paged yet.
+    /// For `error` verdicts: the audit runs again (SQS delivers the message again, or S3 Batch
+    /// Operations runs a `TemporaryFailure` task again), so nobody is paged yet.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub retried_by_sqs: bool,
+    pub retried: bool,
 }
 
 impl Detail {
@@ -378,7 +379,7 @@ impl Detail {
             cause: None,
             request_id: None,
             extended_request_id: None,
-            retried_by_sqs: false,
+            retried: false,
         }
     }
 

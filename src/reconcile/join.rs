@@ -352,7 +352,10 @@ impl<'a> Index<'a> {
 
     /// The destination row with `row`'s key and version id, read into `replica`; marks it matched.
     pub fn take(&self, row: &Row, replica: &mut Row) -> bool {
-        match self.map.get(&(row.key.as_bytes(), row.version_id.as_bytes())) {
+        match self
+            .map
+            .get(&(row.key.as_bytes(), row.version_id.as_bytes()))
+        {
             Some(&position) => {
                 self.matched[position].store(true, Ordering::Relaxed);
                 decode(self.records[position], replica);
@@ -549,7 +552,10 @@ mod tests {
         for record in records(&bytes) {
             let mut row = Row::default();
             decode(record, &mut row);
-            assert_eq!(identity(record), (row.key.as_bytes(), row.version_id.as_bytes()));
+            assert_eq!(
+                identity(record),
+                (row.key.as_bytes(), row.version_id.as_bytes())
+            );
             decoded.push(row);
         }
         assert_eq!(decoded, [full, marker]);
@@ -574,7 +580,12 @@ mod tests {
             partitions.finish().unwrap().pop().unwrap()
         };
         // The destination lacks every tenth row; the source has them all.
-        let destination: Vec<Row> = rows.iter().step_by(1).filter(|r| !r.key.ends_with('0')).cloned().collect();
+        let destination: Vec<Row> = rows
+            .iter()
+            .step_by(1)
+            .filter(|r| !r.key.ends_with('0'))
+            .cloned()
+            .collect();
         let pairs = split(&dir, "t", side(&destination), side(&rows), 7, 99).unwrap();
         assert_eq!(pairs.len(), 7);
         let (mut matched, mut unmatched, mut orphans) = (0, 0, 0);

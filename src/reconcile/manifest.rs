@@ -360,7 +360,12 @@ pub fn parse_row_into(
 /// Decodes one CSV data row by `columns`.
 pub fn parse_row(line: &str, columns: &Columns) -> Result<Row, String> {
     let mut row = Row::default();
-    parse_row_into(line.as_bytes(), columns, &mut CsvFields::default(), &mut row)?;
+    parse_row_into(
+        line.as_bytes(),
+        columns,
+        &mut CsvFields::default(),
+        &mut row,
+    )?;
     Ok(row)
 }
 

@@ -623,7 +623,10 @@ pub fn reconcile(
         let tallies = join::on_workers(workers, &queue, || {
             let mut tally = Tally::default();
             while let Some(index) = queue.take() {
-                let pair = pairs[index].lock().unwrap_or_else(|e| e.into_inner()).take();
+                let pair = pairs[index]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
                 if let Some((destination, source)) = pair {
                     let name = format!("p{index}");
                     join_within(&context, &mut tally, destination, source, share, &name, 1)?;
