@@ -16,7 +16,7 @@ use super::ReconcileError;
 use chrono::DateTime;
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -38,9 +38,9 @@ fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ReconcileError + '_ {
 
 /// The partition of (key, version id) under `seed`, out of `partitions`.
 fn partition_of(key: &str, version_id: &str, seed: u64, partitions: u64) -> usize {
-    let mut hasher = ahash::RandomState::with_seeds(seed, 0x5eed, 0x1ce, 0xb0b).build_hasher();
-    (key, version_id).hash(&mut hasher);
-    (hasher.finish() % partitions) as usize
+    let hash =
+        ahash::RandomState::with_seeds(seed, 0x5eed, 0x1ce, 0xb0b).hash_one((key, version_id));
+    (hash % partitions) as usize
 }
 
 /// Appends `row` to `out`: `u32` length, then key, version id, flags, size, last-modified
