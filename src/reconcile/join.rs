@@ -16,7 +16,6 @@ use super::ReconcileError;
 use chrono::DateTime;
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
