@@ -75,21 +75,24 @@ pub fn encode(row: &Row, out: &mut Vec<u8>) {
 
 /// Reads one encoded record (without its length prefix) into `row`.
 fn decode(record: &[u8], row: &mut Row) {
-    let mut at = 0;
-    let mut text = |into: &mut String| {
-        let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
-        into.clear();
-        into.push_str(std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default());
-        at += 2 + length;
-    };
-    text(&mut row.key);
-    text(&mut row.version_id);
-    let mut at_flags = at;
-    let flags = record[at_flags];
-    at_flags += 1;
+    let (key, version_id, _) = fields(record);
+    row.key.clear();
+    row.key
+        .push_str(std::str::from_utf8(key).unwrap_or_default());
+    row.version_id.clear();
+    row.version_id
+        .push_str(std::str::from_utf8(version_id).unwrap_or_default());
+    decode_facts(record, row);
+}
+
+/// Reads everything but the key and version id of one encoded record into `row`.
+fn decode_facts(record: &[u8], row: &mut Row) {
+    let (_, _, mut at) = fields(record);
+    let flags = record[at];
+    at += 1;
     let mut number = || {
-        let value = i64::from_le_bytes(record[at_flags..at_flags + 8].try_into().unwrap_or([0; 8]));
-        at_flags += 8;
+        let value = i64::from_le_bytes(record[at..at + 8].try_into().unwrap_or([0; 8]));
+        at += 8;
         value
     };
     row.is_latest = match flags & 3 {
@@ -102,7 +105,6 @@ fn decode(record: &[u8], row: &mut Row) {
     row.last_modified = (flags & 16 != 0)
         .then(&mut number)
         .and_then(DateTime::from_timestamp_millis);
-    let mut at = at_flags;
     let mut text = |into: &mut String| {
         let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
         into.clear();
@@ -113,15 +115,21 @@ fn decode(record: &[u8], row: &mut Row) {
     text(&mut row.replication_status);
 }
 
-/// Key and version id of one encoded record, borrowed as bytes (no UTF-8 check: the index
-/// only compares them).
-fn identity(record: &[u8]) -> (&[u8], &[u8]) {
+/// Key and version id of one encoded record as bytes, and where its flags start.
+fn fields(record: &[u8]) -> (&[u8], &[u8], usize) {
     let field = |at: usize| {
         let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
         (&record[at + 2..at + 2 + length], at + 2 + length)
     };
     let (key, next) = field(0);
-    let (version_id, _) = field(next);
+    let (version_id, next) = field(next);
+    (key, version_id, next)
+}
+
+/// Key and version id of one encoded record, borrowed as bytes (no UTF-8 check: the index
+/// only compares them).
+fn identity(record: &[u8]) -> (&[u8], &[u8]) {
+    let (key, version_id, _) = fields(record);
     (key, version_id)
 }
 
@@ -357,7 +365,10 @@ impl<'a> Index<'a> {
         {
             Some(&position) => {
                 self.matched[position].store(true, Ordering::Relaxed);
-                decode(self.records[position], replica);
+                decode_facts(self.records[position], replica);
+                // Equal to the source row's (that is how it was found): copied, not re-checked.
+                replica.key.clone_from(&row.key);
+                replica.version_id.clone_from(&row.version_id);
                 true
             }
             None => false,
