@@ -167,6 +167,7 @@ fn for_each_spilled(
 
 /// Where one partition's records go.
 pub enum Sink {
+    /// Records in memory, at most `limit` bytes of them (then [`ReconcileError::OverBudget`]).
     Memory(Vec<u8>),
     File {
         path: PathBuf,
@@ -180,13 +181,17 @@ pub enum Sink {
 pub struct Partitions {
     sinks: Vec<Mutex<Sink>>,
     seed: u64,
+    /// For an in-memory partition: the index memory it may grow to.
+    limit: u64,
 }
 
 impl Partitions {
-    pub fn in_memory() -> Self {
+    /// One partition in memory whose index may take `limit` bytes.
+    pub fn in_memory(limit: u64) -> Self {
         Self {
             sinks: vec![Mutex::new(Sink::Memory(Vec::new()))],
             seed: 0,
+            limit,
         }
     }
 
@@ -202,7 +207,11 @@ impl Partitions {
                 rows: 0,
             }));
         }
-        Ok(Self { sinks, seed })
+        Ok(Self {
+            sinks,
+            seed,
+            limit: u64::MAX,
+        })
     }
 
     pub fn count(&self) -> u64 {
@@ -262,6 +271,9 @@ impl PartitionWriter<'_> {
         let mut sink = self.partitions.sinks[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        if sink.index_bytes() > self.partitions.limit {
+            return Err(ReconcileError::OverBudget);
+        }
         match &mut *sink {
             Sink::Memory(bytes) => bytes.extend_from_slice(buffer),
             Sink::File {
@@ -531,6 +543,11 @@ impl Progress {
     pub fn get(&self) -> u64 {
         self.rows.load(Ordering::Relaxed)
     }
+
+    /// Counting starts again (the side is read again).
+    pub fn reset(&self) {
+        self.rows.store(0, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -583,7 +600,7 @@ mod tests {
             })
             .collect();
         let side = |rows: &[Row]| {
-            let partitions = Partitions::in_memory();
+            let partitions = Partitions::in_memory(u64::MAX);
             let mut writer = partitions.writer();
             rows.iter().try_for_each(|row| writer.write(row)).unwrap();
             writer.flush().unwrap();

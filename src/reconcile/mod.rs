@@ -321,6 +321,9 @@ pub enum ReconcileError {
         #[source]
         source: std::io::Error,
     },
+    /// The destination did not fit the memory budget after all (the join then spills).
+    #[error("the destination inventory exceeds the memory budget")]
+    OverBudget,
     #[error("cannot write the re-drive manifest {path}: {source}")]
     Redrive {
         path: String,
@@ -571,13 +574,30 @@ pub fn reconcile(
     let source_rows = Progress::new("source", settings.progress);
     let destination_rows = Progress::new("destination", settings.progress);
 
-    let tally = if partitions == 1 {
-        let memory = Partitions::in_memory();
-        destination.partition(&memory, workers, &destination_rows)?;
-        let bytes = match memory.finish()?.pop() {
-            Some(Sink::Memory(bytes)) => bytes,
-            _ => Vec::new(),
-        };
+    // The index of the whole destination, if it fits the budget; the estimate comes from the
+    // data files' sizes, so loading stops (and the join spills) when the real rows are larger.
+    let mut partitions = partitions;
+    let loaded = if partitions == 1 {
+        let memory = Partitions::in_memory(budget);
+        match destination.partition(&memory, workers, &destination_rows) {
+            Err(ReconcileError::OverBudget) => {
+                destination_rows.reset();
+                partitions = (estimate.max(budget) * 4)
+                    .div_ceil(budget / workers as u64)
+                    .clamp(2, join::MAX_FANOUT);
+                None
+            }
+            Err(error) => return Err(error),
+            Ok(()) => match memory.finish()?.pop() {
+                Some(Sink::Memory(bytes)) => Some(bytes),
+                _ => Some(Vec::new()),
+            },
+        }
+    } else {
+        None
+    };
+
+    let tally = if let Some(bytes) = loaded {
         let index = join::Index::build(&bytes);
         // Source rows stream past the shared index, a file per worker at a time.
         let queue = Queue::new(source.files.len());
@@ -600,7 +620,7 @@ pub fn reconcile(
         if settings.progress {
             eprintln!(
                 "reconcile: the destination inventory (~{} MB decoded) exceeds the memory budget ({} MB): spilling both sides to {} partitions in {}",
-                estimate / 1_000_000,
+                estimate.max(budget) / 1_000_000,
                 budget / 1_000_000,
                 partitions,
                 settings.spill_dir.display()
@@ -727,4 +747,76 @@ fn join_within(
         join_within(context, tally, destination, source, share, &name, depth + 1)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+
+    /// A one-file CSV inventory of `rows` (key, status) in `dir`, as `aws s3 sync` lays it out.
+    fn inventory(dir: &Path, bucket: &str, rows: &[(String, &str)]) -> Inventory {
+        let data_key = format!("inventory/{bucket}/data/part-0.csv.gz");
+        let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        for (key, status) in rows {
+            let line = format!(
+                "\"{bucket}\",\"{}\",\"v1\",\"{status}\"\n",
+                encode_event_key(key)
+            );
+            gzip.write_all(line.as_bytes()).unwrap();
+        }
+        let body = gzip.finish().unwrap();
+        std::fs::create_dir_all(dir.join(format!("inventory/{bucket}/data"))).unwrap();
+        std::fs::write(dir.join(&data_key), &body).unwrap();
+        let manifest = serde_json::json!({
+            "sourceBucket": bucket,
+            "destinationBucket": "arn:aws:s3:::reports",
+            "creationTimestamp": "1764032400000",
+            "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, VersionId, ReplicationStatus",
+            "files": [{"key": data_key, "size": body.len(), "MD5checksum": ""}],
+        });
+        let path = dir.join(format!("inventory/{bucket}/manifest.json"));
+        std::fs::write(&path, manifest.to_string()).unwrap();
+        Inventory::local(&path).unwrap()
+    }
+
+    /// Rows that compress far better than the estimate assumes: the estimate says they fit the
+    /// budget, the real rows do not, and the join spills instead of outgrowing the budget.
+    #[test]
+    fn a_destination_larger_than_its_estimate_spills_instead_of_outgrowing_the_budget() {
+        let dir = std::env::temp_dir().join(format!("reconcile-over-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let key = |i: usize| format!("{}/{i:06}", "same prefix ".repeat(20));
+        let source: Vec<(String, &str)> = (0..3000).map(|i| (key(i), "COMPLETED")).collect();
+        let replicas: Vec<(String, &str)> = (0..3000)
+            .filter(|i| i % 100 != 0)
+            .map(|i| (key(i), "REPLICA"))
+            .collect();
+        let source = inventory(&dir, "src", &source);
+        let destination = inventory(&dir, "dst", &replicas);
+        let budget = destination.estimated_bytes() + 1;
+        let settings = Settings {
+            policy: VerdictPolicy {
+                late_after: chrono::Duration::seconds(900),
+                alarm_on_unreplicated: true,
+            },
+            memory_budget_bytes: budget,
+            spill_dir: dir.clone(),
+            redrive: None,
+            progress: false,
+            workers: 2,
+        };
+        let outcome = reconcile(&source, &destination, &Rules::NotAsked, &settings).unwrap();
+        assert!(outcome.join.spilled, "{:?}", outcome.join);
+        assert_eq!(
+            (outcome.counts["replicated"], outcome.counts["missing"]),
+            (2970, 30)
+        );
+        assert_eq!(
+            (outcome.rows.source, outcome.rows.destination),
+            (3000, 2970)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
