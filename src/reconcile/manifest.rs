@@ -199,6 +199,33 @@ pub struct Row {
     pub replication_status: String,
 }
 
+impl Row {
+    /// S3's limits, checked once per row whatever the format: a key is at most 1,024 bytes,
+    /// and no other field of an inventory row comes near that.
+    pub fn check(&self) -> Result<(), String> {
+        if self.key.is_empty() {
+            return Err("the key is empty".into());
+        }
+        if self.key.len() > keys::MAX_KEY_BYTES {
+            return Err(format!(
+                "the key is {} bytes, longer than S3's {}-byte limit",
+                self.key.len(),
+                keys::MAX_KEY_BYTES
+            ));
+        }
+        for (name, value) in [
+            ("version id", &self.version_id),
+            ("ETag", &self.etag),
+            ("replication status", &self.replication_status),
+        ] {
+            if value.len() > keys::MAX_KEY_BYTES {
+                return Err(format!("the {name} is {} bytes long", value.len()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where each field of one CSV line is: `(start, end, holds doubled quotes)`.
 #[derive(Debug, Default)]
 pub struct CsvFields {
@@ -354,7 +381,7 @@ pub fn parse_row_into(
     row.replication_status.clear();
     row.replication_status
         .push_str(text(fields, line, columns.replication_status)?);
-    Ok(())
+    row.check()
 }
 
 /// Decodes one CSV data row by `columns`.
@@ -415,6 +442,18 @@ mod tests {
         .unwrap();
         assert!(marker.is_delete_marker && marker.size.is_none() && marker.etag.is_empty());
         assert!(parse_row(r#""b","k""#, &columns).is_err());
+        let long = format!(
+            r#""b","{}","v","true","false","","","","""#,
+            "k".repeat(1025)
+        );
+        assert!(parse_row(&long, &columns)
+            .unwrap_err()
+            .contains("1024-byte limit"));
+        let long_version = format!(
+            r#""b","k","{}","true","false","","","","""#,
+            "v".repeat(1025)
+        );
+        assert!(parse_row(&long_version, &columns).is_err());
         assert!(parse_row(r#""b","k","v","maybe","false","","","","""#, &columns).is_err());
     }
 

@@ -71,9 +71,6 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
         }
     };
     let key = text(Some(columns.key), "key")?;
-    if key.is_empty() {
-        return Err("the key is empty".into());
-    }
     let size = match get(columns.size) {
         None => None,
         Some(Field::Long(value)) => Some(*value),
@@ -86,7 +83,7 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
         Some(Field::TimestampMicros(micros)) => DateTime::<Utc>::from_timestamp_micros(*micros),
         Some(other) => return Err(format!("last_modified_date is {other:?}, not a timestamp")),
     };
-    Ok(Row {
+    let row = Row {
         key,
         version_id: text(columns.version_id, "version_id")?,
         is_latest: boolean(columns.is_latest, "is_latest")?,
@@ -95,5 +92,7 @@ fn row_of(fields: &[&Field], columns: &Columns) -> Result<Row, String> {
         last_modified,
         etag: text(columns.etag, "e_tag")?,
         replication_status: text(columns.replication_status, "replication_status")?,
-    })
+    };
+    row.check()?;
+    Ok(row)
 }
