@@ -437,13 +437,19 @@ async fn unreadable_input_exits_2_with_a_clear_message() {
     let mut parquet = manifest.clone();
     parquet["fileFormat"] = json!("Parquet");
     parquet["fileSchema"] = json!(
-        "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); }"
+        "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); }"
     );
     let path = local_manifest(&dir, &source).replace("manifest.json", "parquet.json");
     std::fs::write(&path, parquet.to_string()).unwrap();
     let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not a readable Parquet file"), "{stderr}");
+
+    // An all-versions report against a current-version one: nothing could match.
+    let current = inventory(&world, HEALTHY_DESTINATION, "&versions=current");
+    let (code, _, stderr, _) = reconcile(&world, &source, &current, &["--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("lists object versions"), "{stderr}");
 
     // A data file that is not gzip.
     let data = dir.join(manifest["files"][0]["key"].as_str().unwrap());

@@ -23,8 +23,10 @@ use std::sync::Mutex;
 
 /// Bytes a worker collects for one partition before appending them to the shared sink.
 const LOCAL_BUFFER: usize = 64 * 1024;
-/// Index memory per destination row beyond its encoded bytes (hash map entry, flags).
-pub const INDEX_BYTES_PER_ROW: u64 = 64;
+/// Index memory per destination row beyond its encoded bytes: a hash map entry of 40 bytes
+/// (two slices and a position) and its control byte at up to 1/2 load after growth, the
+/// record's slice in the list (16) and its matched flag.
+pub const INDEX_BYTES_PER_ROW: u64 = 112;
 /// Partitions one split makes at most (each is a file open while splitting).
 pub const MAX_FANOUT: u64 = 256;
 
@@ -165,76 +167,131 @@ fn for_each_spilled(
     }
 }
 
-/// Where one partition's records go.
-pub enum Sink {
-    /// Records in memory, at most `limit` bytes of them (then [`ReconcileError::OverBudget`]).
+/// One partition being written.
+enum Open {
     Memory(Vec<u8>),
+    File(BufWriter<File>),
+}
+
+/// One partition being written, and what is in it so far.
+struct Target {
+    open: Open,
+    path: PathBuf,
+    bytes: u64,
+    rows: u64,
+}
+
+/// One written partition, ready to read: in memory, or a closed spill file (removed when the
+/// partition is read or dropped, so a failed run leaves nothing behind).
+pub enum Sink {
+    Memory {
+        bytes: Vec<u8>,
+        rows: u64,
+    },
     File {
         path: PathBuf,
-        writer: BufWriter<File>,
         bytes: u64,
         rows: u64,
     },
 }
 
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Sink::File { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// One side's partitions.
 pub struct Partitions {
-    sinks: Vec<Mutex<Sink>>,
+    targets: Vec<Mutex<Target>>,
     seed: u64,
     /// For an in-memory partition: the index memory it may grow to.
     limit: u64,
+    /// Bytes a worker collects per partition before appending them.
+    buffer: usize,
 }
 
 impl Partitions {
     /// One partition in memory whose index may take `limit` bytes.
     pub fn in_memory(limit: u64) -> Self {
         Self {
-            sinks: vec![Mutex::new(Sink::Memory(Vec::new()))],
+            targets: vec![Mutex::new(Target {
+                open: Open::Memory(Vec::new()),
+                path: PathBuf::new(),
+                bytes: 0,
+                rows: 0,
+            })],
             seed: 0,
             limit,
+            buffer: LOCAL_BUFFER,
         }
     }
 
-    pub fn files(dir: &Path, name: &str, count: u64, seed: u64) -> Result<Self, ReconcileError> {
-        let mut sinks = Vec::with_capacity(count as usize);
+    /// `count` spill files; each worker's buffers and each file's writer are kept small enough
+    /// that `count` of them fit in `buffer_budget` bytes.
+    pub fn files(
+        dir: &Path,
+        name: &str,
+        count: u64,
+        seed: u64,
+        buffer_budget: u64,
+    ) -> Result<Self, ReconcileError> {
+        let buffer = (buffer_budget / count.max(1)).clamp(4096, LOCAL_BUFFER as u64) as usize;
+        let mut targets = Vec::with_capacity(count as usize);
         for index in 0..count {
             let path = dir.join(format!("{name}-{index}.bin"));
             let file = File::create(&path).map_err(spill_error(&path))?;
-            sinks.push(Mutex::new(Sink::File {
+            targets.push(Mutex::new(Target {
+                open: Open::File(BufWriter::with_capacity(buffer, file)),
                 path,
-                writer: BufWriter::with_capacity(LOCAL_BUFFER, file),
                 bytes: 0,
                 rows: 0,
             }));
         }
         Ok(Self {
-            sinks,
+            targets,
             seed,
             limit: u64::MAX,
+            buffer,
         })
     }
 
     pub fn count(&self) -> u64 {
-        self.sinks.len() as u64
+        self.targets.len() as u64
     }
 
     /// A worker's way in: rows are collected locally and appended in blocks.
     pub fn writer(&self) -> PartitionWriter<'_> {
         PartitionWriter {
             partitions: self,
-            buffers: vec![(Vec::new(), 0); self.sinks.len()],
+            buffers: vec![(Vec::new(), 0); self.targets.len()],
         }
     }
 
-    /// Flushes every file; the partitions, ready to read.
+    /// Flushes and closes every file; the partitions, ready to read.
     pub fn finish(self) -> Result<Vec<Sink>, ReconcileError> {
-        let mut sinks = Vec::with_capacity(self.sinks.len());
-        for sink in self.sinks {
-            let mut sink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
-            if let Sink::File { path, writer, .. } = &mut sink {
-                writer.flush().map_err(spill_error(path))?;
-            }
-            sinks.push(sink);
+        let mut sinks = Vec::with_capacity(self.targets.len());
+        for target in self.targets {
+            let target = target.into_inner().unwrap_or_else(|e| e.into_inner());
+            sinks.push(match target.open {
+                Open::Memory(bytes) => Sink::Memory {
+                    bytes,
+                    rows: target.rows,
+                },
+                Open::File(writer) => {
+                    // Closed here: a run holds no more descriptors than partitions being written.
+                    writer
+                        .into_inner()
+                        .map_err(|e| spill_error(&target.path)(e.into_error()))?;
+                    Sink::File {
+                        path: target.path,
+                        bytes: target.bytes,
+                        rows: target.rows,
+                    }
+                }
+            });
         }
         Ok(sinks)
     }
@@ -257,7 +314,7 @@ impl PartitionWriter<'_> {
         let (buffer, rows) = &mut self.buffers[index];
         encode(row, buffer);
         *rows += 1;
-        if buffer.len() >= LOCAL_BUFFER {
+        if buffer.len() >= self.partitions.buffer {
             self.flush_one(index)?;
         }
         Ok(())
@@ -268,25 +325,27 @@ impl PartitionWriter<'_> {
         if buffer.is_empty() {
             return Ok(());
         }
-        let mut sink = self.partitions.sinks[index]
+        let mut target = self.partitions.targets[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if sink.index_bytes() > self.partitions.limit {
-            return Err(ReconcileError::OverBudget);
-        }
-        match &mut *sink {
-            Sink::Memory(bytes) => bytes.extend_from_slice(buffer),
-            Sink::File {
-                path,
-                writer,
-                bytes,
-                rows: written,
-            } => {
-                writer.write_all(buffer).map_err(spill_error(path))?;
-                *bytes += buffer.len() as u64;
-                *written += *rows;
+        let target = &mut *target;
+        match &mut target.open {
+            Open::Memory(bytes) => {
+                let needed = index_bytes(
+                    bytes.capacity().max(bytes.len() + buffer.len()) as u64,
+                    target.rows + *rows,
+                );
+                if needed > self.partitions.limit {
+                    return Err(ReconcileError::OverBudget);
+                }
+                bytes.extend_from_slice(buffer);
             }
+            Open::File(writer) => writer
+                .write_all(buffer)
+                .map_err(spill_error(&target.path))?,
         }
+        target.bytes += buffer.len() as u64;
+        target.rows += *rows;
         buffer.clear();
         *rows = 0;
         Ok(())
@@ -300,38 +359,37 @@ impl PartitionWriter<'_> {
     }
 }
 
+/// Memory an index of `rows` packed into `bytes` takes: the bytes themselves, then per row a
+/// hash map entry (two slices and a position, at hashbrown's load factor), its place in the
+/// record list and its matched flag.
+fn index_bytes(bytes: u64, rows: u64) -> u64 {
+    bytes + rows * INDEX_BYTES_PER_ROW
+}
+
 impl Sink {
     /// Memory an index of this partition's rows takes.
     pub fn index_bytes(&self) -> u64 {
         match self {
-            Sink::Memory(bytes) => bytes.len() as u64 * 2,
-            Sink::File { bytes, rows, .. } => bytes + rows * INDEX_BYTES_PER_ROW,
+            Sink::Memory { bytes, rows } => index_bytes(bytes.len() as u64, *rows),
+            Sink::File { bytes, rows, .. } => index_bytes(*bytes, *rows),
         }
     }
 
-    fn read(self) -> Result<Vec<u8>, ReconcileError> {
+    pub fn read(&mut self) -> Result<Vec<u8>, ReconcileError> {
         match self {
-            Sink::Memory(bytes) => Ok(bytes),
-            Sink::File { path, .. } => {
-                let bytes = std::fs::read(&path).map_err(spill_error(&path))?;
-                let _ = std::fs::remove_file(&path);
-                Ok(bytes)
-            }
+            Sink::Memory { bytes, .. } => Ok(std::mem::take(bytes)),
+            Sink::File { path, .. } => std::fs::read(&*path).map_err(spill_error(path)),
         }
     }
 
     /// Streams this partition's records (a spilled source partition is never held whole).
     fn for_each(
-        self,
+        &self,
         mut each: impl FnMut(&[u8]) -> Result<(), ReconcileError>,
     ) -> Result<(), ReconcileError> {
         match self {
-            Sink::Memory(bytes) => records(&bytes).try_for_each(each),
-            Sink::File { path, .. } => {
-                let result = for_each_spilled(&path, &mut each);
-                let _ = std::fs::remove_file(&path);
-                result
-            }
+            Sink::Memory { bytes, .. } => records(bytes).try_for_each(each),
+            Sink::File { path, .. } => for_each_spilled(path, &mut each),
         }
     }
 }
@@ -461,7 +519,7 @@ pub fn on_workers<T: Send>(
     })
 }
 
-/// Re-splits a partition pair whose destination side is too large for memory, with another
+/// Re-splits a partition pair whose destination side is too large for `memory`, with another
 /// seed; the sub-partitions, ready to join.
 pub fn split(
     dir: &Path,
@@ -470,10 +528,13 @@ pub fn split(
     source: Sink,
     fanout: u64,
     seed: u64,
+    memory: u64,
 ) -> Result<Vec<(Sink, Sink)>, ReconcileError> {
     let mut sides = Vec::new();
     for (side, sink) in [("destination", destination), ("source", source)] {
-        let partitions = Partitions::files(dir, &format!("{name}-{side}"), fanout, seed)?;
+        // One side at a time: its writers' and this thread's buffers within half of `memory`.
+        let partitions =
+            Partitions::files(dir, &format!("{name}-{side}"), fanout, seed, memory / 4)?;
         let mut writer = partitions.writer();
         let mut row = Row::default();
         sink.for_each(|record| {
@@ -498,7 +559,7 @@ pub enum Joined<'a> {
 
 /// Joins one partition pair, handing every row to `each`.
 pub fn join_partition(
-    destination: Sink,
+    mut destination: Sink,
     source: Sink,
     each: &mut impl FnMut(Joined<'_>) -> Result<(), ReconcileError>,
 ) -> Result<u64, ReconcileError> {
@@ -613,7 +674,7 @@ mod tests {
             .filter(|r| !r.key.ends_with('0'))
             .cloned()
             .collect();
-        let pairs = split(&dir, "t", side(&destination), side(&rows), 7, 99).unwrap();
+        let pairs = split(&dir, "t", side(&destination), side(&rows), 7, 99, 1 << 20).unwrap();
         assert_eq!(pairs.len(), 7);
         let (mut matched, mut unmatched, mut orphans) = (0, 0, 0);
         for (destination, source) in pairs {

@@ -321,6 +321,8 @@ pub enum ReconcileError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Mismatch(String),
     /// The destination did not fit the memory budget after all (the join then spills).
     #[error("the destination inventory exceeds the memory budget")]
     OverBudget,
@@ -341,6 +343,9 @@ struct Context<'a> {
     now: DateTime<Utc>,
     /// The re-drive manifest and the lines written to it.
     redrive: Option<Mutex<(BufWriter<File>, u64)>>,
+    /// The reports list versions: every re-drive line then names one (`null` for the null
+    /// version), as S3 Batch Operations wants a version on all lines or none.
+    versioned: bool,
 }
 
 /// One worker's verdicts; merged when every worker is done.
@@ -453,9 +458,13 @@ impl Context<'_> {
                     finding.source_bucket,
                     encode_event_key(&finding.key)
                 );
-                if let Some(version) = finding.version_id.as_deref() {
-                    line.push(',');
-                    line.push_str(version);
+                match finding.version_id.as_deref() {
+                    Some(version) => {
+                        line.push(',');
+                        line.push_str(version);
+                    }
+                    None if self.versioned => line.push_str(",null"),
+                    None => {}
                 }
                 line.push('\n');
                 let mut redrive = redrive.lock().unwrap_or_else(|e| e.into_inner());
@@ -491,6 +500,15 @@ impl Tally {
         self.alarming += other.alarming;
         self.destination_only += other.destination_only;
         self
+    }
+}
+
+/// Removes a file when dropped (if it is still there).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -541,7 +559,21 @@ pub fn reconcile(
         Rules::Read(Some(rules)) => rules.account_of(&destination_bucket),
         _ => None,
     };
-    let redrive = match &settings.redrive {
+    if source.columns.version_id.is_some() != destination.columns.version_id.is_some() {
+        return Err(ReconcileError::Mismatch(format!(
+            "{} lists object versions and {} does not: reconcile two all-versions reports, or two current-version reports",
+            if source.columns.version_id.is_some() { &source.origin } else { &destination.origin },
+            if source.columns.version_id.is_some() { &destination.origin } else { &source.origin },
+        )));
+    }
+    // Written beside the target and renamed when complete: a failed run never leaves a
+    // manifest that looks whole (the guard removes what is left of it).
+    let partial = settings
+        .redrive
+        .as_ref()
+        .map(|path| PathBuf::from(format!("{}.partial", path.display())));
+    let _partial_guard = partial.clone().map(RemoveOnDrop);
+    let redrive = match &partial {
         Some(path) => {
             let file = File::create(path).map_err(|source| ReconcileError::Redrive {
                 path: path.display().to_string(),
@@ -559,17 +591,18 @@ pub fn reconcile(
         // The statuses are what S3 saw when it took the source inventory: ages count to then.
         now: source.manifest.created().unwrap_or_else(Utc::now),
         redrive,
+        versioned: source.columns.version_id.is_some(),
     };
     let workers = settings.workers.max(1);
     let budget = settings.memory_budget_bytes.max(1);
+    // One partition's index per worker at a time.
+    let share = (budget / workers as u64).max(1);
     // One index of the whole destination, or one partition's per worker at a time.
     let estimate = destination.estimated_bytes();
     let partitions = if estimate <= budget {
         1
     } else {
-        estimate
-            .div_ceil(budget / workers as u64)
-            .clamp(2, join::MAX_FANOUT)
+        estimate.div_ceil(share).clamp(2, join::MAX_FANOUT)
     };
     let source_rows = Progress::new("source", settings.progress);
     let destination_rows = Progress::new("destination", settings.progress);
@@ -583,15 +616,15 @@ pub fn reconcile(
             Err(ReconcileError::OverBudget) => {
                 destination_rows.reset();
                 partitions = (estimate.max(budget) * 4)
-                    .div_ceil(budget / workers as u64)
+                    .div_ceil(share)
                     .clamp(2, join::MAX_FANOUT);
                 None
             }
             Err(error) => return Err(error),
-            Ok(()) => match memory.finish()?.pop() {
-                Some(Sink::Memory(bytes)) => Some(bytes),
-                _ => Some(Vec::new()),
-            },
+            Ok(()) => Some(match memory.finish()?.pop() {
+                Some(mut sink) => sink.read()?,
+                None => Vec::new(),
+            }),
         }
     } else {
         None
@@ -627,7 +660,10 @@ pub fn reconcile(
             );
         }
         let spill = |side: &str, inventory: &Inventory, progress: &Progress| {
-            let files = Partitions::files(&settings.spill_dir, side, partitions, 0)?;
+            // Each worker's buffers and the files' writers, one side at a time, within half
+            // the budget.
+            let buffers = budget / (2 * (workers as u64 + 1));
+            let files = Partitions::files(&settings.spill_dir, side, partitions, 0, buffers)?;
             inventory.partition(&files, workers, progress)?;
             files.finish()
         };
@@ -639,7 +675,6 @@ pub fn reconcile(
             .map(|pair| Mutex::new(Some(pair)))
             .collect();
         let queue = Queue::new(pairs.len());
-        let share = budget / workers as u64;
         let tallies = join::on_workers(workers, &queue, || {
             let mut tally = Tally::default();
             while let Some(index) = queue.take() {
@@ -660,10 +695,14 @@ pub fn reconcile(
     let redrive = match context.redrive {
         Some(redrive) => {
             let (mut writer, objects) = redrive.into_inner().unwrap_or_else(|e| e.into_inner());
-            writer.flush().map_err(|source| ReconcileError::Redrive {
+            let error = |source| ReconcileError::Redrive {
                 path: redrive_path(settings),
                 source,
-            })?;
+            };
+            writer.flush().map_err(error)?;
+            if let (Some(partial), Some(path)) = (&partial, &settings.redrive) {
+                std::fs::rename(partial, path).map_err(error)?;
+            }
             Some(Redrive {
                 path: redrive_path(settings),
                 objects,
@@ -741,6 +780,7 @@ fn join_within(
         source,
         fanout,
         depth,
+        share,
     )?;
     for (index, (destination, source)) in pairs.into_iter().enumerate() {
         let name = format!("{name}.{index}");
@@ -756,11 +796,18 @@ mod tests {
 
     /// A one-file CSV inventory of `rows` (key, status) in `dir`, as `aws s3 sync` lays it out.
     fn inventory(dir: &Path, bucket: &str, rows: &[(String, &str)]) -> Inventory {
+        let rows: Vec<(String, &str, &str)> =
+            rows.iter().map(|(k, s)| (k.clone(), "v1", *s)).collect();
+        versioned_inventory(dir, bucket, &rows)
+    }
+
+    /// The same, with each row's version id (empty: the null version).
+    fn versioned_inventory(dir: &Path, bucket: &str, rows: &[(String, &str, &str)]) -> Inventory {
         let data_key = format!("inventory/{bucket}/data/part-0.csv.gz");
         let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::best());
-        for (key, status) in rows {
+        for (key, version, status) in rows {
             let line = format!(
-                "\"{bucket}\",\"{}\",\"v1\",\"{status}\"\n",
+                "\"{bucket}\",\"{}\",\"{version}\",\"{status}\"\n",
                 encode_event_key(key)
             );
             gzip.write_all(line.as_bytes()).unwrap();
@@ -817,6 +864,45 @@ mod tests {
             (outcome.rows.source, outcome.rows.destination),
             (3000, 2970)
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// S3 Batch Operations wants a version on every line of a versioned manifest or on none:
+    /// an object written before versioning (the null version, an empty VersionId) is `null`.
+    #[test]
+    fn the_redrive_manifest_names_the_null_version_and_appears_only_when_complete() {
+        let dir = std::env::temp_dir().join(format!("reconcile-null-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let source = versioned_inventory(
+            &dir,
+            "src",
+            &[
+                ("old.txt".into(), "", "COMPLETED"),
+                ("new.txt".into(), "v9", "FAILED"),
+            ],
+        );
+        let destination = versioned_inventory(&dir, "dst", &[("other".into(), "v1", "")]);
+        let path = dir.join("redrive.csv");
+        let settings = Settings {
+            policy: VerdictPolicy {
+                late_after: chrono::Duration::seconds(900),
+                alarm_on_unreplicated: true,
+            },
+            memory_budget_bytes: 1 << 20,
+            spill_dir: dir.clone(),
+            redrive: Some(path.clone()),
+            progress: false,
+            workers: 2,
+        };
+        reconcile(&source, &destination, &Rules::NotAsked, &settings).unwrap();
+        let mut lines: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        assert_eq!(lines, ["src,new.txt,v9", "src,old.txt,null"]);
+        assert!(!dir.join("redrive.csv.partial").exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
