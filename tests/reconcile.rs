@@ -401,49 +401,40 @@ async fn unreadable_input_exits_2_with_a_clear_message() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(&source_path).unwrap()).unwrap();
 
-    // A manifest naming a file that is not there.
-    let mut missing = manifest.clone();
-    missing["files"][0]["key"] = json!("inventory/nope/data/missing.csv.gz");
-    let path = dir.join("missing-manifest.json");
-    std::fs::write(&path, missing.to_string()).unwrap();
-    let (code, _, stderr, _) = reconcile(
-        &world,
-        path.to_str().unwrap(),
-        &destination_path,
-        &["--offline"],
+    // The source manifest with one change: reconcile exits 2 with a message naming the problem.
+    let refused = |name: &str, change: &dyn Fn(&mut Value), expected: &str| {
+        let mut changed = manifest.clone();
+        change(&mut changed);
+        let path = source_path.replace("manifest.json", &format!("{name}.json"));
+        std::fs::write(&path, changed.to_string()).unwrap();
+        let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    };
+    refused(
+        "missing-file",
+        &|m| m["files"][0]["key"] = json!("inventory/nope/data/missing.csv.gz"),
+        "missing.csv.gz",
     );
-    assert_eq!(code, 2);
-    assert!(stderr.contains("missing.csv.gz"), "{stderr}");
-
-    // A schema without Key.
-    let mut keyless = manifest.clone();
-    keyless["fileSchema"] = json!("Bucket, VersionId, Size");
-    let path = local_manifest(&dir, &source).replace("manifest.json", "keyless.json");
-    std::fs::write(&path, keyless.to_string()).unwrap();
-    let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("no Key column"), "{stderr}");
-
-    // A format reconcile does not read.
-    let mut orc = manifest.clone();
-    orc["fileFormat"] = json!("ORC");
-    let path = local_manifest(&dir, &source).replace("manifest.json", "orc.json");
-    std::fs::write(&path, orc.to_string()).unwrap();
-    let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("\"ORC\" is not supported"), "{stderr}");
-
+    refused(
+        "keyless",
+        &|m| m["fileSchema"] = json!("Bucket, VersionId, Size"),
+        "no Key column",
+    );
+    refused(
+        "orc",
+        &|m| m["fileFormat"] = json!("ORC"),
+        "\"ORC\" is not supported",
+    );
     // A Parquet manifest whose data file is not Parquet.
-    let mut parquet = manifest.clone();
-    parquet["fileFormat"] = json!("Parquet");
-    parquet["fileSchema"] = json!(
-        "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); }"
+    refused(
+        "parquet",
+        &|m| {
+            m["fileFormat"] = json!("Parquet");
+            m["fileSchema"] = json!("message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); }");
+        },
+        "not a readable Parquet file",
     );
-    let path = local_manifest(&dir, &source).replace("manifest.json", "parquet.json");
-    std::fs::write(&path, parquet.to_string()).unwrap();
-    let (code, _, stderr, _) = reconcile(&world, &path, &destination_path, &["--offline"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("not a readable Parquet file"), "{stderr}");
 
     // An all-versions report against a current-version one: nothing could match.
     let current = inventory(&world, HEALTHY_DESTINATION, "&versions=current");
