@@ -1034,18 +1034,26 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn tags_are_read_only_when_a_covering_rule_filters_on_them() {
+    /// Source `k` with `source_status`, tagged `replicate=yes`, under one rule to `b` that
+    /// filters on that tag.
+    fn tag_rule_probes(source_status: &str) -> Probes {
         let mut tagged = rule("b", "222222222222");
         tagged.tags = vec![("replicate".into(), "yes".into())];
-        let probes = Probes {
-            source: HashMap::from([("k".into(), status("COMPLETED"))]),
-            destination: HashMap::from([("b".into(), status("REPLICA"))]),
+        Probes {
+            source: HashMap::from([("k".into(), status(source_status))]),
             rules: Some(ReplicationRules {
                 rules: vec![tagged],
             }),
             tags: vec![("replicate".into(), "yes".into())],
             ..Probes::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn tags_are_read_only_when_a_covering_rule_filters_on_them() {
+        let probes = Probes {
+            destination: HashMap::from([("b".into(), status("REPLICA"))]),
+            ..tag_rule_probes("COMPLETED")
         };
         let auditor = auditor(probes, Config::default());
         let report = auditor
@@ -1058,16 +1066,7 @@ mod tests {
 
     #[tokio::test]
     async fn tags_are_read_once_even_when_the_source_is_headed_too() {
-        let mut tagged = rule("b", "222222222222");
-        tagged.tags = vec![("replicate".into(), "yes".into())];
-        let probes = Probes {
-            source: HashMap::from([("k".into(), status("PENDING"))]),
-            rules: Some(ReplicationRules {
-                rules: vec![tagged],
-            }),
-            tags: vec![("replicate".into(), "yes".into())],
-            ..Probes::default()
-        };
+        let probes = tag_rule_probes("PENDING");
         let auditor = auditor(probes, Config::default());
         let report = auditor
             .handle(
