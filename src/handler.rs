@@ -6,8 +6,9 @@
 //! malformed, or not reached before the deadline) is returned in `batchItemFailures`.
 
 use crate::alert;
-use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::verdict::{AuditInput, RuleCoverage};
+use crate::audit::rules::RuleCoverage;
+use crate::audit::rules::{Destination, Ineligibility, ReplicationRules};
+use crate::audit::verdict::AuditInput;
 use crate::audit::{
     decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
     ReplicationStatus, Verdict, VerdictPolicy,
@@ -30,6 +31,14 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
+
+/// Where a version should be: the destinations to ask, what the rules say about it, and the
+/// destinations whose rule covers it but to which S3 will not replicate it (and why).
+type Plan = (
+    Vec<Destination>,
+    RuleCoverage,
+    Vec<(Destination, Ineligibility)>,
+);
 
 /// How long a bucket's replication rules are trusted before being read again.
 pub const RULES_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -339,7 +348,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let tags = ObjectTags::new();
         let mut replicas: HashMap<String, Probe> = HashMap::new();
         if let Some(version_id) = object.version_id.as_deref() {
-            if let Ok((destinations, _)) = self.plan(object, &Probe::NotAsked, &tags).await {
+            if let Ok((destinations, _, _)) = self.plan(object, &Probe::NotAsked, &tags).await {
                 let heads = destinations.iter().map(|destination| {
                     invocation.head_destination(
                         &self.probe,
@@ -395,7 +404,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Probe::Found(facts) => facts.replication_status.clone(),
             _ => None,
         };
-        let (destinations, coverage) = match self.plan(object, &source, &tags).await {
+        let (destinations, coverage, ineligible) = match self.plan(object, &source, &tags).await {
             Ok(plan) => plan,
             Err(error) => return vec![rules_unreadable(object, &source, &error)],
         };
@@ -416,6 +425,22 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             )
         ) || matches!(source, Probe::DeleteMarker(_));
         let now = Utc::now();
+        // A destination S3 will not replicate this version to is judged without a HEAD there.
+        let ineligible_findings = ineligible.iter().map(|(destination, why)| {
+            let input = AuditInput {
+                object,
+                source: &source,
+                destination: Some(destination),
+                replica: None,
+                current: None,
+                coverage: RuleCoverage::Ineligible(*why),
+                now,
+            };
+            decide(&input, &self.policy)
+        });
+        if destinations.is_empty() && !ineligible.is_empty() {
+            return ineligible_findings.collect();
+        }
         if destinations.is_empty() {
             let input = AuditInput {
                 object,
@@ -466,10 +491,9 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             }
         });
         let probes = futures::future::join_all(checks).await;
-        destinations
-            .iter()
-            .zip(probes.iter())
-            .map(|(destination, (replica, current))| {
+        let mut findings: Vec<Finding> = ineligible_findings.collect();
+        findings.extend(destinations.iter().zip(probes.iter()).map(
+            |(destination, (replica, current))| {
                 let input = AuditInput {
                     object,
                     source: &source,
@@ -480,8 +504,9 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     now,
                 };
                 decide(&input, &self.policy)
-            })
-            .collect()
+            },
+        ));
+        findings
     }
 
     /// Where the version should be, and what the rules say about it:
@@ -498,7 +523,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         object: &ObjectRef,
         source: &Probe,
         tags: &ObjectTags,
-    ) -> Result<(Vec<Destination>, RuleCoverage), ProbeError> {
+    ) -> Result<Plan, ProbeError> {
         let mut destinations: Vec<Destination> = Vec::new();
         for event in &object.events {
             if let Some(bucket) = &event.destination_bucket {
@@ -515,7 +540,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let needs_rules = object.origin != Origin::Replication || destinations.is_empty();
         if let (true, Some(bucket)) = (needs_rules, &self.config.destination_bucket) {
             add_destination(&mut destinations, Destination::new(bucket, None));
-            return Ok((destinations, RuleCoverage::Unknown));
+            return Ok((destinations, RuleCoverage::Unknown, Vec::new()));
         }
         let source_exists = matches!(
             source,
@@ -525,18 +550,18 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Ok(rules) => rules,
             // The rules only add accounts and coverage here: judge without them.
             Err(_) if !needs_rules || !source_exists || !(has_status || delete_marker) => {
-                return Ok((destinations, RuleCoverage::Unknown))
+                return Ok((destinations, RuleCoverage::Unknown, Vec::new()))
             }
             Err(error) => return Err(error),
         };
         let Some(rules) = rules else {
-            return Ok((destinations, RuleCoverage::NoConfiguration));
+            return Ok((destinations, RuleCoverage::NoConfiguration, Vec::new()));
         };
         for destination in &mut destinations {
             destination.account = rules.account_of(&destination.bucket);
         }
         if !needs_rules || !source_exists {
-            return Ok((destinations, RuleCoverage::Covered));
+            return Ok((destinations, RuleCoverage::Covered, Vec::new()));
         }
         let tags = if delete_marker {
             Some(Vec::new())
@@ -555,12 +580,31 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         } else {
             None
         };
-        let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker);
+        // Eligibility from what the source HEAD showed. The storage class counts only for a
+        // version S3 gave no status: one with a status was eligible when written (a lifecycle
+        // transition to an archive class afterwards does not undo the replica).
+        let traits = match source {
+            Probe::Found(facts) => {
+                let mut traits = facts.traits();
+                if facts.replication_status.is_some() {
+                    traits.archive_class = None;
+                }
+                Some(traits)
+            }
+            _ => None,
+        };
+        let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker, traits.as_ref());
         let verdict_coverage = coverage.rule_coverage();
         for destination in coverage.destinations {
             add_destination(&mut destinations, destination);
         }
-        Ok((destinations, verdict_coverage))
+        // S3 named a destination in an event: it did try to replicate there.
+        let ineligible = coverage
+            .ineligible
+            .into_iter()
+            .filter(|(d, _)| !destinations.iter().any(|known| known.bucket == d.bucket))
+            .collect();
+        Ok((destinations, verdict_coverage, ineligible))
     }
 
     async fn rules(&self, bucket: &str) -> Result<Option<ReplicationRules>, ProbeError> {
@@ -942,6 +986,7 @@ mod tests {
         let probes = Probes {
             source: HashMap::from([("k".into(), status("FAILED"))]),
             rules: Some(ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![rule("dst", "222222222222")],
             }),
             ..Probes::default()
@@ -1011,6 +1056,7 @@ mod tests {
             source: HashMap::from([("k".into(), status("FAILED"))]),
             destination: HashMap::from([("b".into(), status("REPLICA"))]),
             rules: Some(ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![rule("b", "222222222222"), rule("c", "333333333333")],
             }),
             ..Probes::default()
@@ -1042,6 +1088,7 @@ mod tests {
         Probes {
             source: HashMap::from([("k".into(), status(source_status))]),
             rules: Some(ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![tagged],
             }),
             tags: vec![("replicate".into(), "yes".into())],
@@ -1106,6 +1153,7 @@ mod tests {
                 .collect(),
             destination: HashMap::from([("b".into(), refused)]),
             rules: Some(ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![rule("b", "222222222222")],
             }),
             ..Probes::default()
@@ -1133,6 +1181,7 @@ mod tests {
         let probes = Probes {
             source: HashMap::from([("k".into(), status("COMPLETED"))]),
             rules: Some(ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![rule("b", "222222222222")],
             }),
             hang: true,

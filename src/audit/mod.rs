@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or sees an SDK type; adapters in `crate::aws` translate AWS
 //! answers into [`model::Probe`]s and the handler feeds them to [`verdict::decide`].
 
+pub mod failure_codes;
 pub mod model;
 pub mod remediation;
 pub mod rules;

@@ -1,5 +1,6 @@
 //! Domain types: object references, probe results, verdicts and findings.
 
+use super::rules::{ArchiveClass, ObjectTraits};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -142,7 +143,8 @@ impl ReplicatedOperation {
 /// Failure reasons S3 only gives for delete-marker replication (user guide, "Replication
 /// failure reasons").
 pub fn is_delete_failure_reason(reason: &str) -> bool {
-    matches!(reason, "DstDelObjNotPermitted" | "DstObjectHardDeleted")
+    super::failure_codes::lookup(reason)
+        .is_some_and(|row| row.subject == super::failure_codes::Subject::DeleteMarker)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +211,25 @@ pub struct ObjectFacts {
     pub last_modified: Option<DateTime<Utc>>,
     /// `aws:kms` / `aws:kms:dsse` server-side encryption (ETags then differ legitimately).
     pub kms_encrypted: bool,
+    /// `x-amz-storage-class` (absent for STANDARD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// `x-amz-archive-status` (Intelligent-Tiering archive tiers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_status: Option<String>,
+}
+
+impl ObjectFacts {
+    /// What S3 looks at, besides a rule's filter, to decide whether it replicates the version.
+    pub fn traits(&self) -> ObjectTraits {
+        ObjectTraits {
+            kms_encrypted: self.kms_encrypted,
+            archive_class: ArchiveClass::from_head(
+                self.storage_class.as_deref(),
+                self.archive_status.as_deref(),
+            ),
+        }
+    }
 }
 
 fn serialize_status<S: serde::Serializer>(
@@ -235,6 +256,9 @@ pub enum ProbeErrorKind {
     Transient,
     /// The destination bucket does not exist (HeadBucket answered 404).
     NoSuchBucket,
+    /// 400 Bad Request to a HEAD: S3's answer for an SSE-C object asked without the customer
+    /// key's headers (HeadObject API reference), or for a malformed version id.
+    BadRequest,
     /// Anything else (bad request, unexpected answer).
     #[default]
     Other,
@@ -290,11 +314,13 @@ pub enum Verdict {
     /// The watched object is itself a replica (two-way replication): nothing to check.
     Replica,
     SourceGone,
+    /// The auditor cannot read the version's replication status (SSE-C: HEAD needs the key).
+    Unverifiable,
     Error,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 10] = [
+    pub const ALL: [Verdict; 11] = [
         Verdict::Replicated,
         Verdict::Pending,
         Verdict::Late,
@@ -304,6 +330,7 @@ impl Verdict {
         Verdict::Unreplicated,
         Verdict::Replica,
         Verdict::SourceGone,
+        Verdict::Unverifiable,
         Verdict::Error,
     ];
 
@@ -318,6 +345,7 @@ impl Verdict {
             Verdict::Unreplicated => "unreplicated",
             Verdict::Replica => "replica",
             Verdict::SourceGone => "source_gone",
+            Verdict::Unverifiable => "unverifiable",
             Verdict::Error => "error",
         }
     }
@@ -334,6 +362,7 @@ impl Verdict {
             Verdict::Unreplicated => "Unreplicated",
             Verdict::Replica => "Replicas",
             Verdict::SourceGone => "SourceGone",
+            Verdict::Unverifiable => "Unverifiable",
             Verdict::Error => "AuditErrors",
         }
     }

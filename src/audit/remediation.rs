@@ -1,34 +1,24 @@
-//! What to do about a finding: S3 replication failure reasons and probe errors → hints.
-
-/// A hint for S3's replication `failureReason` codes (S3 user guide, "Replication failure
-/// reasons"); `None` for codes we have no specific advice for.
-pub fn for_failure_reason(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "AssumeRoleNotPermitted" => "S3 cannot assume the replication role: check the role exists in the source account and trusts s3.amazonaws.com (and batchoperations.s3.amazonaws.com for Batch Replication).",
-        "DstBucketNotFound" => "The destination bucket in the replication rule does not exist: check the bucket ARN in the rule.",
-        "DstBucketUnversioned" => "Enable versioning on the destination bucket.",
-        "DstPutObjectNotPermitted" | "DstMultipartInitNotPermitted" | "DstMultipartUploadNotPermitted" | "DstMultipartCompleteNotPermitted" => "The destination refused the write: its bucket policy must allow s3:ReplicateObject (and s3:ReplicateDelete, s3:ReplicateTags) to the source account's id (arn:aws:iam::<SOURCE_ACCOUNT_ID>:root) or the replication role — not the destination account's own id, a typo'd id or the source bucket's name — on arn:aws:s3:::<DESTINATION_BUCKET>/*, and the replication role must allow s3:ReplicateObject on the destination. `replication-auditor doctor` names the wrong value.",
-        "DstPutObjectAclNotPermitted" => "Grant s3:ObjectOwnerOverrideToBucketOwner in the destination bucket policy, or set the destination's Object Ownership to bucket owner enforced.",
-        "DstPutTaggingNotPermitted" => "Allow s3:ReplicateTags to the source account in the destination bucket policy and to the replication role.",
-        "DstObjectHardDeleted" | "DstDelObjNotPermitted" => "Allow s3:ReplicateDelete in the destination bucket policy and the replication role.",
-        "DstKmsKeyInvalidState" | "DstKmsKeyNotFound" => "The destination KMS key is disabled, pending deletion or missing: check the key in the rule's ReplicaKmsKeyID.",
-        "DstKmsKeyAccessDenied" | "SrcKmsKeyAccessDenied" | "SrcKmsKeyInvalidState" => "The replication role cannot use the KMS key: allow kms:Decrypt (source key) / kms:Encrypt (destination key) to the replication role in the key policies.",
-        "SrcGetObjectNotPermitted" | "SrcHeadObjectNotPermitted" | "SrcGetTaggingNotPermitted" | "SrcGetAclNotPermitted" => "The replication role cannot read the source object: allow s3:GetObjectVersionForReplication, s3:GetObjectVersionAcl and s3:GetObjectVersionTagging on the source bucket's objects.",
-        "SrcObjectNotEligible" => "This object is not eligible for replication (e.g. encrypted with SSE-C, or created by replication): change how it is written or exclude it from the rule.",
-        "DstBucketObjectLockConfigMissing" => "The source has Object Lock: enable Object Lock on the destination bucket as well.",
-        "DstPutLegalHoldNotPermitted" | "DstPutRetentionNotPermitted" => "Allow s3:PutObjectLegalHold / s3:PutObjectRetention on the destination to the replication role.",
-        _ => return None,
-    })
-}
+//! What to do about a finding: the fixes of the verdicts other than S3's own failure reasons
+//! (those are in `failure_codes`).
 
 /// Generic advice for a FAILED status read by HEAD (no failure reason available).
 pub const FAILED_WITHOUT_REASON: &str = "Enable replication metrics and s3:Replication:OperationFailedReplication event notifications to get S3's failure reason; meanwhile check the destination bucket policy principal (account id, not bucket name), the replication role's permissions and KMS key policies, then re-replicate with S3 Batch Replication.";
 
-pub const MISSING: &str = "S3 reports COMPLETED but the destination has no such version: check whether it was deleted in the destination (lifecycle rule, a person, a delete without versioning) and re-copy it with S3 Batch Replication.";
+pub const FAILED_UNKNOWN_CODE: &str = "This failure reason is not one of S3's documented codes (Amazon S3 User Guide, \"Amazon S3 replication failure reasons\"): treat the event with suspicion — check that only S3 can send to the auditor's queue — and look at the object's replication status in the S3 console.";
+
+pub const MISSING: &str = "S3 reports COMPLETED but the destination has no such version: either it was deleted in the destination (lifecycle rule, a person: CloudTrail data events say who), or the rule's destination changed after this version replicated to the old one (S3 does not replicate it again to a new destination). Replicate it to this destination with S3 Batch Replication (a replica deleted by version id needs a copy in place instead).";
+
+pub const INELIGIBLE_KMS: &str = "Add SourceSelectionCriteria.SseKmsEncryptedObjects.Status=Enabled to the rule and a Destination.EncryptionConfiguration.ReplicaKmsKeyID (a KMS key in the destination's Region); let the replication role kms:Decrypt with the source key and kms:Encrypt with the replica key, in its policy and in both key policies. Then replicate the objects written meanwhile with S3 Batch Replication.";
+
+pub const INELIGIBLE_ARCHIVE: &str = "S3 never replicates objects stored in S3 Glacier Flexible Retrieval, S3 Glacier Deep Archive or the Intelligent-Tiering archive tiers: restore the object and copy it to a replicated storage class (the copy replicates), or write such objects to a class that replicates (GLACIER_IR, or STANDARD with a lifecycle transition after replication).";
+
+pub const UNVERIFIABLE_SSE_C: &str = "S3 replicates SSE-C objects, but it shows their replication status only to a HEAD carrying the customer key, which the auditor never holds. Check them from S3 Inventory (its ReplicationStatus and EncryptionStatus fields list SSE-C objects): `replication-auditor reconcile`. If the version id was typed by hand, check it.";
+
+pub const LIFECYCLE_DELETE_MARKER: &str = "Nothing to fix: S3 never replicates delete markers that S3 Lifecycle expiration creates, even under DeleteMarkerReplication.";
 
 pub const MISMATCH: &str = "Something wrote to or deleted from the destination after replication: find who (CloudTrail data events, lifecycle rules) and make replicas read-only (a bucket policy denying s3:PutObject/s3:DeleteObject to everyone but the replication principal, or Object Lock); restore the version with a copy or by deleting the delete marker.";
 
-pub const DELETE_MARKER_LATE: &str = "The rule replicates delete markers but this one has not arrived: check that the destination bucket policy and the replication role allow s3:ReplicateDelete, and S3's OperationFailedReplication events for the reason.";
+pub const DELETE_MARKER_LATE: &str = "The rule replicates delete markers but this one has not arrived: check that the destination bucket policy and the replication role allow s3:ReplicateDelete, and S3's OperationFailedReplication events for the reason. A delete marker that S3 Lifecycle expiration created is never replicated: if a lifecycle rule of the source bucket expires this key, that is the reason.";
 
 pub const NO_SUCH_BUCKET: &str = "The destination bucket named by the replication rule (or AUDITOR_DESTINATION_BUCKET) does not exist, or is not owned by the expected account: fix the rule's destination or create the bucket (versioning enabled).";
 

@@ -3,9 +3,10 @@
 //! One call decides one (object version, destination). The rows of [`verdict_and_detail`]
 //! are tried in order, first match wins; each row is one line of the table in the docs.
 
+use super::failure_codes::{self, FailureCode, Subject};
 use super::model::*;
 use super::remediation as fix;
-use super::rules::Destination;
+use super::rules::{ArchiveClass, Destination, Ineligibility, RuleCoverage};
 use chrono::{DateTime, Duration, Utc};
 
 /// Settings that change verdicts (from `Config`).
@@ -24,18 +25,6 @@ impl Default for VerdictPolicy {
             alarm_on_unreplicated: true,
         }
     }
-}
-
-/// What the source bucket's replication configuration says about the version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleCoverage {
-    Covered,
-    NotCovered,
-    /// A rule's prefix covers the key but its tag filter leaves the object out on purpose.
-    ExcludedByTags,
-    NoConfiguration,
-    /// Not looked up (destination configured) or lookup failed.
-    Unknown,
 }
 
 /// Everything one verdict depends on.
@@ -65,9 +54,14 @@ pub fn decide(input: &AuditInput<'_>, policy: &VerdictPolicy) -> Finding {
     let age = written_at.map(|t| input.now - t);
     let (verdict, detail) = verdict_and_detail(input, age, policy);
     let alarming = match verdict {
-        Verdict::Replicated | Verdict::Pending | Verdict::Replica | Verdict::SourceGone => false,
+        Verdict::Replicated
+        | Verdict::Pending
+        | Verdict::Replica
+        | Verdict::SourceGone
+        | Verdict::Unverifiable => false,
         Verdict::Unreplicated => match input.coverage {
-            RuleCoverage::Covered => true,
+            // A rule says the team wants the object replicated, and S3 will not replicate it.
+            RuleCoverage::Covered | RuleCoverage::Ineligible(_) => true,
             RuleCoverage::ExcludedByTags => false,
             _ => policy.alarm_on_unreplicated,
         },
@@ -142,6 +136,12 @@ fn verdict_and_detail(
     };
 
     match (input.source, status, input.replica) {
+        // 0. The version is in the destination, but S3 said its metadata (tags, ACL, Object
+        //    Lock) did not get there: the replica is wrong, so this is a failure.
+        (_, _, Some(Probe::Found(_))) if failure.is_some_and(is_metadata_failure) => (
+            Verdict::Failed,
+            failed_detail(failure, delete_marker, destination),
+        ),
         // 1. The version is in the destination: replicated, whatever else was said about it —
         //    unless `check` saw that the destination's current version hides it.
         (_, _, Some(Probe::Found(_) | Probe::DeleteMarker(_))) => match hidden_by(
@@ -159,18 +159,41 @@ fn verdict_and_detail(
             None => (
                 Verdict::Replicated,
                 Detail::new(format!(
-                    "The {thing} version is in {}.",
-                    destination.unwrap_or_default()
+                    "The {thing} version is in {}.{}",
+                    destination.unwrap_or_default(),
+                    match failure.and_then(documented_code) {
+                        Some(row) => format!(" (S3 had reported {} for it; it replicated since.)", row.code),
+                        None => String::new(),
+                    }
                 )),
             ),
         },
+        // 2a. S3 said replication failed, and the source version is gone: it was deleted before
+        //     S3 could replicate it (SrcKeyNotFound / SrcVersionNotFound say exactly that; any
+        //     other code names a failure of a version that no longer needs replicating).
+        (Probe::NotFound, _, _) if failure.is_some() => (
+            Verdict::SourceGone,
+            Detail::new(format!(
+                "S3 reported that it could not replicate this version ({}), and the version no longer exists in the source: it was deleted before replication completed.",
+                failure.map(reason_text).unwrap_or_default()
+            )),
+        ),
         // 2. S3 said replication to this destination failed, and the version is not there.
-        _ if failure.is_some() => (Verdict::Failed, failed_detail(failure, delete_marker)),
+        _ if failure.is_some() => (
+            Verdict::Failed,
+            failed_detail(failure, delete_marker, destination),
+        ),
         // (The source is only left unasked when row 1 applies.)
         (Probe::NotAsked, _, _) => (
             Verdict::Error,
             Detail::new("The source was not checked, so the version cannot be judged.")
                 .fix("This is an auditor bug: please report it."),
+        ),
+        // 3a. HEAD answered 400: an SSE-C object, whose status S3 shows only with its key.
+        (Probe::Failed(error), _, _) if error.kind == ProbeErrorKind::BadRequest => (
+            Verdict::Unverifiable,
+            Detail::new("S3 answered 400 Bad Request to the HEAD of this version: it is encrypted with SSE-C (a customer-provided key), and S3 shows an SSE-C object's metadata only to a request carrying that key, which the auditor does not have (a malformed version id gets the same answer).")
+                .fix(fix::UNVERIFIABLE_SSE_C),
         ),
         // 3. The source could not be read.
         (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
@@ -212,6 +235,11 @@ fn verdict_and_detail(
             Verdict::Replica,
             Detail::new("This object is a replica that S3 replication wrote into the watched bucket (two-way replication, or a bucket that is both source and destination). Live replication never replicates a replica onward, so there is nothing to check."),
         ),
+        // 8a. S3 replicates the version elsewhere, but not to this destination: the rule that
+        //     sends it here does not select SSE-KMS objects.
+        (Probe::Found(_), Some(_), _) if matches!(input.coverage, RuleCoverage::Ineligible(_)) => {
+            (Verdict::Unreplicated, unreplicated_detail(input.coverage))
+        }
         // 9. A status the auditor does not know.
         (Probe::Found(_), Some(ReplicationStatus::Unknown(raw)), _) => (
             Verdict::Error,
@@ -237,9 +265,10 @@ fn verdict_and_detail(
             (Verdict::Error, probe_error_detail(error, "destination"))
         }
         // 13. FAILED (for at least one destination) and the version is not in this one.
-        (Probe::Found(_), Some(ReplicationStatus::Failed), _) => {
-            (Verdict::Failed, failed_detail(None, false))
-        }
+        (Probe::Found(_), Some(ReplicationStatus::Failed), _) => (
+            Verdict::Failed,
+            failed_detail(None, false, destination),
+        ),
         // 14. Still PENDING after the SLA (or S3 said it missed the RTC threshold).
         (Probe::Found(_), Some(ReplicationStatus::Pending), _) => (
             Verdict::Late,
@@ -291,29 +320,83 @@ fn replica_version(replica: Option<&Probe>) -> Option<&str> {
     }
 }
 
-fn failed_detail(event: Option<&ReplicationEvent>, delete_marker: bool) -> Detail {
+fn documented_code(event: &ReplicationEvent) -> Option<&'static FailureCode> {
+    event
+        .failure_reason
+        .as_deref()
+        .and_then(failure_codes::lookup)
+}
+
+fn is_metadata_failure(event: &ReplicationEvent) -> bool {
+    documented_code(event).is_some_and(|row| matches!(row.subject, Subject::Metadata(_)))
+}
+
+/// S3's reason as a person reads it: a documented code as is; anything else only as far as it
+/// looks like a code (letters and digits, at most 64), so that no text from an event — which
+/// anyone allowed to send to the queue can write — reaches a report or an alert.
+fn reason_text(event: &ReplicationEvent) -> String {
+    match (event.failure_reason.as_deref(), documented_code(event)) {
+        (_, Some(row)) => row.code.to_string(),
+        (Some(raw), None) => format!("unknown failure reason {:?}", sanitized_code(raw)),
+        (None, None) => "no failure reason given".to_string(),
+    }
+}
+
+fn sanitized_code(raw: &str) -> String {
+    let mut code: String = raw
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    if code.len() < raw.len() {
+        code.push('…');
+    }
+    code
+}
+
+fn failed_detail(
+    event: Option<&ReplicationEvent>,
+    delete_marker: bool,
+    destination: Option<&str>,
+) -> Detail {
     let what = if delete_marker {
         "the delete marker"
     } else {
         "the object"
     };
-    match event.and_then(|e| e.failure_reason.as_deref()) {
-        Some(code) => {
-            let mut detail = Detail::new(format!("S3 failed to replicate {what}: {code}."));
-            detail.remediation = Some(
-                fix::for_failure_reason(code)
-                    .unwrap_or(fix::FAILED_WITHOUT_REASON)
-                    .to_string(),
-            );
-            detail.failure_reason = Some(code.to_string());
+    let to = destination.unwrap_or("the destination");
+    match (event.and_then(documented_code), event) {
+        (Some(row), _) => {
+            let reason = match row.subject {
+                Subject::Metadata(kind) => format!(
+                    "The object version is in {to}, but S3 failed to replicate its {}: {} — {}",
+                    kind.as_str(),
+                    row.code,
+                    row.meaning
+                ),
+                _ => format!(
+                    "S3 failed to replicate {what} to {to}: {} — {}",
+                    row.code, row.meaning
+                ),
+            };
+            let mut detail =
+                Detail::new(reason).fix(format!("{} {}", row.fix, row.redrive.as_str()));
+            detail.failure_reason = Some(row.code.to_string());
             detail
         }
-        None if event.is_some() => {
-            Detail::new(format!("S3 reported that it failed to replicate {what}."))
-                .fix(fix::FAILED_WITHOUT_REASON)
-        }
-        None => Detail::new("S3 marked the object's replication FAILED, and this destination has no replica of the version.")
-            .fix(fix::FAILED_WITHOUT_REASON),
+        (None, Some(event)) if event.failure_reason.is_some() => Detail::new(format!(
+            "S3 reported that it failed to replicate {what} to {to}, with an {}.",
+            reason_text(event)
+        ))
+        .fix(fix::FAILED_UNKNOWN_CODE),
+        (None, Some(_)) => Detail::new(format!(
+            "S3 reported that it failed to replicate {what} to {to}."
+        ))
+        .fix(fix::FAILED_WITHOUT_REASON),
+        (None, None) => Detail::new(format!(
+            "S3 marked the object's replication FAILED, and {to} has no replica of the version."
+        ))
+        .fix(fix::FAILED_WITHOUT_REASON),
     }
 }
 
@@ -322,6 +405,8 @@ fn unreplicated_detail(coverage: RuleCoverage) -> Detail {
         RuleCoverage::Covered => Detail::new("The object has no replication status although a rule covers it.").fix(fix::UNREPLICATED_COVERED),
         RuleCoverage::NotCovered => Detail::new("The object has no replication status: no enabled rule covers its key.").fix(fix::UNREPLICATED_NOT_COVERED),
         RuleCoverage::ExcludedByTags => Detail::new("The object has no replication status: the replication rule's tag filter leaves it out, as configured."),
+        RuleCoverage::Ineligible(Ineligibility::KmsNotSelected) => Detail::new("The object is encrypted with SSE-KMS (or DSSE-KMS), and the rule that covers it does not select KMS-encrypted objects (SourceSelectionCriteria.SseKmsEncryptedObjects): S3 does not replicate it.").fix(fix::INELIGIBLE_KMS),
+        RuleCoverage::Ineligible(Ineligibility::ArchiveStorageClass(class)) => Detail::new(format!("The object is stored in {}: a rule covers it, but S3 does not replicate objects in archive storage classes.", ArchiveClass::as_str(class))).fix(fix::INELIGIBLE_ARCHIVE),
         RuleCoverage::NoConfiguration => Detail::new("The source bucket has no replication configuration.")
             .fix("Add a replication configuration to the source bucket (see the README's deploy section)."),
         RuleCoverage::Unknown => Detail::new("The object has no replication status: S3 will not replicate it.")
@@ -337,6 +422,7 @@ fn probe_error_detail(error: &ProbeError, side: &str) -> Detail {
         (ProbeErrorKind::Throttled, _) => fix::THROTTLED,
         (ProbeErrorKind::Transient, _) => fix::TRANSIENT,
         (ProbeErrorKind::NoSuchBucket, _) => fix::NO_SUCH_BUCKET,
+        (ProbeErrorKind::BadRequest, _) => fix::UNVERIFIABLE_SSE_C,
         (ProbeErrorKind::Other, _) => "Check the auditor's configuration and permissions; the error text says what S3 answered.",
     };
     let mut detail = Detail::new(format!("Could not check the {side}: {error}.")).fix(remediation);
@@ -378,6 +464,7 @@ mod tests {
             etag: Some("\"e\"".into()),
             last_modified: Some(now() - Duration::seconds(age_secs)),
             kms_encrypted: false,
+            ..ObjectFacts::default()
         })
     }
 
@@ -389,6 +476,7 @@ mod tests {
             etag: Some("\"e\"".into()),
             last_modified: Some(now() - Duration::seconds(30)),
             kms_encrypted: false,
+            ..ObjectFacts::default()
         })
     }
 
@@ -575,16 +663,165 @@ mod tests {
     }
 
     #[test]
-    fn row2_a_failure_event_decides_even_when_the_source_is_gone_or_unreadable() {
+    fn row2_a_failure_event_decides_even_when_the_source_is_unreadable() {
         let mut object = object();
         object.events.push(failed_event("DstBucketNotFound", "dst"));
         assert_eq!(
-            verdict_of(&object, Probe::NotFound, None).verdict,
-            Verdict::Failed
-        );
-        assert_eq!(
             verdict_of(&object, error(ProbeErrorKind::Throttled), None).verdict,
             Verdict::Failed
+        );
+    }
+
+    #[test]
+    fn row2a_a_failure_for_a_source_version_deleted_since_is_source_gone_and_quiet() {
+        // User guide: SrcKeyNotFound / SrcVersionNotFound — deleted before replication completed.
+        for code in ["SrcVersionNotFound", "SrcKeyNotFound", "DstBucketNotFound"] {
+            let mut object = object();
+            object.events.push(failed_event(code, "dst"));
+            let finding = verdict_of(&object, Probe::NotFound, Some(Probe::NotFound));
+            assert_eq!(finding.verdict, Verdict::SourceGone, "{code}");
+            assert!(!finding.alarming);
+            assert!(finding.detail.reason.contains(code), "{code}");
+        }
+        // …but while the version exists, the event is believed.
+        let mut object = object();
+        object
+            .events
+            .push(failed_event("SrcVersionNotFound", "dst"));
+        let finding = verdict_of(&object, source(Some("FAILED"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Failed);
+    }
+
+    #[test]
+    fn row0_a_metadata_failure_with_the_replica_there_is_failed_naming_what_failed() {
+        for (code, what) in [
+            ("DstPutTaggingNotPermitted", "tags"),
+            ("DstPutAclNotPermitted", "ACL"),
+            ("DstPutRetentionNotPermitted", "Object Lock retention"),
+            ("DstPutLegalHoldNotPermitted", "Object Lock legal hold"),
+            ("SrcGetTaggingNotPermitted", "tags"),
+            ("DstVersionNotFound", "metadata"),
+        ] {
+            let mut object = object();
+            object.events.push(failed_event(code, "dst"));
+            let finding = verdict_of(&object, Probe::NotAsked, Some(replica()));
+            assert_eq!(finding.verdict, Verdict::Failed, "{code}");
+            assert!(finding.alarming);
+            assert_eq!(finding.detail.failure_reason.as_deref(), Some(code));
+            assert!(
+                finding.detail.reason.contains(&format!("its {what}")),
+                "{}",
+                finding.detail.reason
+            );
+            assert!(finding.destination.is_some(), "the replica is reported");
+        }
+    }
+
+    #[test]
+    fn row1_an_object_failure_healed_since_is_replicated_and_keeps_the_code_visible() {
+        let mut object = object();
+        object
+            .events
+            .push(failed_event("DstPutObjectNotPermitted", "dst"));
+        let finding = verdict_of(&object, Probe::NotAsked, Some(replica()));
+        assert_eq!(finding.verdict, Verdict::Replicated);
+        assert!(finding.detail.reason.contains("DstPutObjectNotPermitted"));
+    }
+
+    #[test]
+    fn row2_an_undocumented_reason_is_reported_as_unknown_and_never_copied_raw() {
+        let mut object = object();
+        let forged = format!("Visit https://evil.example/login now {}", "x".repeat(5000));
+        object.events.push(failed_event(&forged, "dst"));
+        let finding = verdict_of(&object, source(Some("PENDING"), 60), Some(Probe::NotFound));
+        assert_eq!(finding.verdict, Verdict::Failed);
+        assert_eq!(finding.detail.failure_reason, None);
+        let text = format!(
+            "{} {}",
+            finding.detail.reason,
+            finding.detail.remediation.as_deref().unwrap_or_default()
+        );
+        assert!(text.contains("unknown failure reason"));
+        assert!(!text.contains("https://") && !text.contains("evil.example"));
+        assert!(text.len() < 1000, "{} characters", text.len());
+    }
+
+    #[test]
+    fn row2_every_documented_code_gets_its_own_fix_and_the_way_back() {
+        for row in failure_codes::FAILURE_CODES {
+            let mut object = object();
+            object.events.push(failed_event(row.code, "dst"));
+            let finding = verdict_of(&object, source(Some("FAILED"), 60), Some(Probe::NotFound));
+            assert_eq!(finding.verdict, Verdict::Failed, "{}", row.code);
+            let fix = finding.detail.remediation.unwrap();
+            assert!(
+                fix.contains(row.fix) && fix.contains(row.redrive.as_str()),
+                "{}",
+                row.code
+            );
+            assert_eq!(finding.detail.failure_reason.as_deref(), Some(row.code));
+        }
+    }
+
+    #[test]
+    fn row3a_an_sse_c_source_is_unverifiable_quiet_and_points_to_inventory() {
+        let finding = verdict_of(
+            &object(),
+            error(ProbeErrorKind::BadRequest),
+            Some(error(ProbeErrorKind::BadRequest)),
+        );
+        assert_eq!(finding.verdict, Verdict::Unverifiable);
+        assert!(!finding.alarming);
+        assert!(
+            !finding.verdict.needs_retry(),
+            "once: a retry cannot read it either"
+        );
+        assert!(finding.detail.reason.contains("SSE-C"));
+        assert!(finding.detail.remediation.unwrap().contains("reconcile"));
+    }
+
+    #[test]
+    fn row7_a_covered_but_ineligible_object_names_the_real_cause_and_alarms() {
+        let kms = decide_with(
+            &object(),
+            source(None, 60),
+            None,
+            None,
+            RuleCoverage::Ineligible(Ineligibility::KmsNotSelected),
+        );
+        assert_eq!((kms.verdict, kms.alarming), (Verdict::Unreplicated, true));
+        let fix = kms.detail.remediation.unwrap();
+        assert!(fix.contains("SseKmsEncryptedObjects") && fix.contains("ReplicaKmsKeyID"));
+        let archived = decide_with(
+            &object(),
+            source(None, 60),
+            None,
+            None,
+            RuleCoverage::Ineligible(Ineligibility::ArchiveStorageClass(
+                ArchiveClass::DeepArchive,
+            )),
+        );
+        assert_eq!(archived.verdict, Verdict::Unreplicated);
+        assert!(archived.detail.reason.contains("DEEP_ARCHIVE"));
+        assert!(!archived
+            .detail
+            .remediation
+            .unwrap()
+            .contains("Batch Replication"));
+    }
+
+    #[test]
+    fn row8a_a_kms_object_replicating_elsewhere_is_unreplicated_for_the_unselecting_rule() {
+        let finding = decide_with(
+            &object(),
+            source(Some("COMPLETED"), 60),
+            None,
+            None,
+            RuleCoverage::Ineligible(Ineligibility::KmsNotSelected),
+        );
+        assert_eq!(
+            (finding.verdict, finding.alarming),
+            (Verdict::Unreplicated, true)
         );
     }
 

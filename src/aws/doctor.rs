@@ -13,7 +13,7 @@ use super::{assume_role, uses_custom_endpoint};
 use crate::config::Config;
 use crate::doctor::live::{
     arn_account, DestinationFacts, Encryption, Existence, LiveFacts, MissingKeyHead, Notifications,
-    Replication, RoleFacts, Rule, SourceFacts, Versioning,
+    RoleFacts, SourceFacts, Versioning,
 };
 use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
@@ -22,10 +22,7 @@ use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, DeleteMarkerReplicationStatus, MetricsStatus, OwnerOverride,
-    ReplicationRuleStatus, SseKmsEncryptedObjectsStatus,
-};
+use aws_sdk_s3::types::BucketVersioningStatus;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::BTreeSet;
 
@@ -239,10 +236,9 @@ impl Reader {
             .send()
             .await
         {
-            Ok(out) => out.replication_configuration.map(|c| Replication {
-                role_arn: c.role,
-                rules: c.rules.into_iter().map(rule).collect(),
-            }),
+            Ok(out) => out
+                .replication_configuration
+                .map(super::rules::replication_rules),
             Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => None,
             Err(e) => {
                 problems.push(problem(&e, "s3:GetReplicationConfiguration", &on, me));
@@ -528,70 +524,10 @@ async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingK
     }
 }
 
-/// An SDK replication rule as doctor's domain rule.
-fn rule(rule: aws_sdk_s3::types::ReplicationRule) -> Rule {
-    let filter = rule.filter.as_ref();
-    let and = filter.and_then(|f| f.and.as_ref());
-    #[allow(deprecated)]
-    let v1_prefix = rule.prefix.clone();
-    let prefix = and
-        .and_then(|a| a.prefix.clone())
-        .or_else(|| filter.and_then(|f| f.prefix.clone()))
-        .or(v1_prefix)
-        .unwrap_or_default();
-    let mut tags: Vec<(String, String)> = and
-        .map(|a| {
-            a.tags()
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(tag) = filter.and_then(|f| f.tag.as_ref()) {
-        tags.push((tag.key.clone(), tag.value.clone()));
-    }
-    let destination = rule.destination.as_ref();
-    Rule {
-        id: rule.id.clone(),
-        priority: rule.priority,
-        enabled: rule.status == ReplicationRuleStatus::Enabled,
-        prefix,
-        tags,
-        delete_markers: rule
-            .delete_marker_replication
-            .as_ref()
-            .and_then(|d| d.status.as_ref())
-            .map(|s| *s == DeleteMarkerReplicationStatus::Enabled),
-        destination_bucket: destination
-            .map(|d| crate::audit::rules::bucket_name_from_arn(&d.bucket))
-            .unwrap_or_default(),
-        destination_account: destination.and_then(|d| d.account.clone()),
-        owner_override: destination
-            .and_then(|d| d.access_control_translation.as_ref())
-            .is_some_and(|a| a.owner == OwnerOverride::Destination),
-        sse_kms_objects: rule
-            .source_selection_criteria
-            .as_ref()
-            .and_then(|c| c.sse_kms_encrypted_objects.as_ref())
-            .is_some_and(|s| s.status == SseKmsEncryptedObjectsStatus::Enabled),
-        replica_kms_key: destination
-            .and_then(|d| d.encryption_configuration.as_ref())
-            .and_then(|e| e.replica_kms_key_id.clone()),
-        metrics: destination
-            .and_then(|d| d.metrics.as_ref())
-            .is_some_and(|m| m.status == MetricsStatus::Enabled),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The adapter's mapping of SDK values to doctor's domain, GIVEN what S3 and IAM return.
     use super::*;
-    use aws_sdk_s3::types::{
-        AccessControlTranslation, DeleteMarkerReplication, Destination, EncryptionConfiguration,
-        Metrics, ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter,
-        SourceSelectionCriteria, SseKmsEncryptedObjects, Tag,
-    };
 
     #[test]
     fn iam_documents_are_url_decoded_and_plain_json_is_kept() {
@@ -599,101 +535,5 @@ mod tests {
         assert_eq!(decode_document(plain), plain);
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
         assert_eq!(decode_document(encoded), plain);
-    }
-
-    #[test]
-    fn a_full_rule_maps_filters_delete_markers_owner_override_kms_and_metrics() {
-        let sdk = SdkRule::builder()
-            .id("images")
-            .priority(2)
-            .status(ReplicationRuleStatus::Enabled)
-            .filter(
-                ReplicationRuleFilter::builder()
-                    .and(
-                        ReplicationRuleAndOperator::builder()
-                            .prefix("img/")
-                            .tags(Tag::builder().key("k").value("v").build().unwrap())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .delete_marker_replication(
-                DeleteMarkerReplication::builder()
-                    .status(DeleteMarkerReplicationStatus::Enabled)
-                    .build(),
-            )
-            .source_selection_criteria(
-                SourceSelectionCriteria::builder()
-                    .sse_kms_encrypted_objects(
-                        SseKmsEncryptedObjects::builder()
-                            .status(SseKmsEncryptedObjectsStatus::Enabled)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .destination(
-                Destination::builder()
-                    .bucket("arn:aws:s3:::dst")
-                    .account("222222222222")
-                    .access_control_translation(
-                        AccessControlTranslation::builder()
-                            .owner(OwnerOverride::Destination)
-                            .build()
-                            .unwrap(),
-                    )
-                    .encryption_configuration(
-                        EncryptionConfiguration::builder()
-                            .replica_kms_key_id("arn:aws:kms:us-east-1:222222222222:key/r")
-                            .build(),
-                    )
-                    .metrics(
-                        Metrics::builder()
-                            .status(MetricsStatus::Enabled)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        assert_eq!(
-            rule(sdk),
-            Rule {
-                id: Some("images".into()),
-                priority: Some(2),
-                enabled: true,
-                prefix: "img/".into(),
-                tags: vec![("k".into(), "v".into())],
-                delete_markers: Some(true),
-                destination_bucket: "dst".into(),
-                destination_account: Some("222222222222".into()),
-                owner_override: true,
-                sse_kms_objects: true,
-                replica_kms_key: Some("arn:aws:kms:us-east-1:222222222222:key/r".into()),
-                metrics: true,
-            }
-        );
-    }
-
-    #[test]
-    fn a_v1_rule_without_delete_marker_replication_says_not_stated() {
-        #[allow(deprecated)]
-        let sdk = SdkRule::builder()
-            .prefix("logs/")
-            .status(ReplicationRuleStatus::Disabled)
-            .destination(
-                Destination::builder()
-                    .bucket("arn:aws:s3:::old")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let mapped = rule(sdk);
-        assert_eq!(mapped.prefix, "logs/");
-        assert_eq!(mapped.delete_markers, None);
-        assert!(!mapped.enabled && !mapped.owner_override && !mapped.metrics);
     }
 }

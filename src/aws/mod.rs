@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod cloudwatch;
 pub mod doctor;
 pub mod inventory;
+pub mod rules;
 pub mod s3;
 
 use crate::config::Config;

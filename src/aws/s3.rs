@@ -12,14 +12,12 @@
 //! "throttled", failing credentials "credentials".
 
 use super::DestinationConfigs;
-use crate::audit::rules::{bucket_name_from_arn, Destination, ReplicationRule, ReplicationRules};
+use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::{ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
 use crate::ports::ObjectProbe;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::{RequestId, RequestIdExt};
-use aws_sdk_s3::types::{
-    DeleteMarkerReplicationStatus, ReplicationRuleStatus, ServerSideEncryption,
-};
+use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
@@ -186,6 +184,8 @@ impl S3Probe {
                         output.server_side_encryption,
                         Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
                     ),
+                    storage_class: output.storage_class.map(|c| c.as_str().to_string()),
+                    archive_status: output.archive_status.map(|a| a.as_str().to_string()),
                 })
             }
             Err(error) => error,
@@ -200,6 +200,13 @@ impl S3Probe {
                 Probe::DeleteMarker(header("x-amz-version-id"))
             }
             404 => Probe::NotFound,
+            // HeadObject API reference: a HEAD error has no body, only the status; 400 is S3's
+            // answer for an SSE-C object asked without its customer key headers (a region
+            // redirect, also 400, was followed above).
+            400 => Probe::Failed(ProbeError {
+                kind: ProbeErrorKind::BadRequest,
+                ..probe_error(&error, "HeadObject")
+            }),
             _ => Probe::Failed(probe_error(&error, "HeadObject")),
         }
     }
@@ -347,47 +354,7 @@ impl ObjectProbe for S3Probe {
         let Some(configuration) = output.replication_configuration else {
             return Ok(None);
         };
-        let rules = configuration
-            .rules
-            .iter()
-            .map(|rule| {
-                let filter = rule.filter.as_ref();
-                let and = filter.and_then(|f| f.and.as_ref());
-                let prefix = and
-                    .and_then(|a| a.prefix.clone())
-                    .or_else(|| filter.and_then(|f| f.prefix.clone()))
-                    // The V1 rule-level prefix: deprecated in the API, still found in old configurations.
-                    .or_else(|| {
-                        #[allow(deprecated)]
-                        rule.prefix.clone()
-                    })
-                    .unwrap_or_default();
-                let tags = filter
-                    .and_then(|f| f.tag.as_ref())
-                    .into_iter()
-                    .chain(and.map(|a| a.tags()).unwrap_or_default())
-                    .map(|t| (t.key.clone(), t.value.clone()))
-                    .collect();
-                let destination = rule.destination.as_ref();
-                ReplicationRule {
-                    id: rule.id.clone(),
-                    priority: rule.priority,
-                    enabled: rule.status == ReplicationRuleStatus::Enabled,
-                    prefix,
-                    tags,
-                    delete_marker_replication: rule
-                        .delete_marker_replication
-                        .as_ref()
-                        .and_then(|d| d.status.as_ref())
-                        == Some(&DeleteMarkerReplicationStatus::Enabled),
-                    destination_bucket: destination
-                        .map(|d| bucket_name_from_arn(&d.bucket))
-                        .unwrap_or_default(),
-                    destination_account: destination.and_then(|d| d.account.clone()),
-                }
-            })
-            .collect();
-        Ok(Some(ReplicationRules { rules }))
+        Ok(Some(super::rules::replication_rules(configuration)))
     }
 
     async fn object_tags(
@@ -471,12 +438,14 @@ fn mentions_credentials(message: &str) -> bool {
 mod tests {
     //! The adapter against the SDK's own mocks: GIVEN what S3 answers, THEN the domain value.
     use super::*;
+    use crate::audit::rules::{ReplicationRule, RuleSchema};
     use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
     use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
     use aws_sdk_s3::operation::head_object::HeadObjectOutput;
     use aws_sdk_s3::types::{
-        DeleteMarkerReplication, Destination as SdkDestination, ReplicationConfiguration,
-        ReplicationRule as SdkRule, ReplicationRuleAndOperator, ReplicationRuleFilter, Tag,
+        DeleteMarkerReplication, DeleteMarkerReplicationStatus, Destination as SdkDestination,
+        ReplicationConfiguration, ReplicationRule as SdkRule, ReplicationRuleAndOperator,
+        ReplicationRuleFilter, ReplicationRuleStatus, Tag,
     };
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
     use aws_smithy_runtime_api::http::StatusCode;
@@ -703,6 +672,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        assert_eq!(rules.role_arn, "arn:aws:iam::1:role/r");
         assert_eq!(
             rules.rules,
             vec![
@@ -710,21 +680,25 @@ mod tests {
                     id: Some("images".into()),
                     priority: Some(3),
                     enabled: true,
+                    schema: RuleSchema::V2,
                     prefix: "img/".into(),
                     tags: vec![("replicate".into(), "yes".into())],
-                    delete_marker_replication: true,
+                    delete_marker_replication: Some(true),
                     destination_bucket: "dst".into(),
                     destination_account: Some("222222222222".into()),
+                    ..ReplicationRule::default()
                 },
                 ReplicationRule {
                     id: None,
                     priority: None,
                     enabled: false,
+                    schema: RuleSchema::V1,
                     prefix: "logs/".into(),
                     tags: Vec::new(),
-                    delete_marker_replication: false,
+                    delete_marker_replication: None,
                     destination_bucket: "old".into(),
                     destination_account: Some("222222222222".into()),
+                    ..ReplicationRule::default()
                 },
             ]
         );

@@ -26,42 +26,7 @@
 use super::checks::{destination_policy_checks, role_policy_checks, trust_policy_checks, Pair};
 use super::policy::{evaluate, Context, Decision, Policy, Request};
 use super::{Check, Report};
-
-/// One replication rule, as doctor needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rule {
-    pub id: Option<String>,
-    pub priority: Option<i32>,
-    pub enabled: bool,
-    pub prefix: String,
-    pub tags: Vec<(String, String)>,
-    /// `DeleteMarkerReplication` as stated (None: not stated).
-    pub delete_markers: Option<bool>,
-    pub destination_bucket: String,
-    /// `Destination.Account` (None: not stated).
-    pub destination_account: Option<String>,
-    /// `AccessControlTranslation.Owner = Destination`.
-    pub owner_override: bool,
-    /// `SourceSelectionCriteria.SseKmsEncryptedObjects` enabled.
-    pub sse_kms_objects: bool,
-    pub replica_kms_key: Option<String>,
-    pub metrics: bool,
-}
-
-impl Rule {
-    fn label(&self, index: usize) -> String {
-        match &self.id {
-            Some(id) => format!("rule {id:?}"),
-            None => format!("rule #{}", index + 1),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replication {
-    pub role_arn: String,
-    pub rules: Vec<Rule>,
-}
+use crate::audit::rules::{ReplicationRule as Rule, ReplicationRules as Replication};
 
 /// A bucket's versioning state (`None` where it holds one: could not be read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +229,7 @@ pub fn judge(facts: &LiveFacts) -> Report {
             source_bucket: src.to_string(),
             destination_bucket: dst.to_string(),
             role_arn: Some(replication.role_arn.clone()),
-            delete_markers: Some(rules.iter().any(|r| r.delete_markers == Some(true))),
+            delete_markers: Some(rules.iter().any(|r| r.replicates_delete_markers())),
             // Bucket owner enforced mimics the override without the permission (S3 user guide,
             // "Changing the replica owner"): the permission is needed only with ACLs on.
             owner_override: Some(
@@ -361,7 +326,7 @@ fn rule_checks(src: &str, rules: &[Rule]) -> Vec<Check> {
                 ),
             )
         });
-        checks.push(match rule.delete_markers {
+        checks.push(match rule.delete_marker_replication {
             Some(enabled) => Check::pass(
                 "replication.delete-markers",
                 &subject,
@@ -609,7 +574,7 @@ mod tests {
             priority: Some(priority),
             enabled: true,
             prefix: prefix.into(),
-            delete_markers: Some(false),
+            delete_marker_replication: Some(false),
             destination_bucket: "dst".into(),
             destination_account: Some("222222222222".into()),
             metrics: true,

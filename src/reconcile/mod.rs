@@ -15,8 +15,9 @@ pub mod join;
 pub mod manifest;
 pub mod parquet;
 
+use crate::audit::rules::RuleCoverage;
 use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::verdict::{AuditInput, RuleCoverage};
+use crate::audit::verdict::AuditInput;
 use crate::audit::{
     decide, Finding, ObjectFacts, ObjectRef, Origin, Probe, ReplicationStatus, Verdict,
     VerdictPolicy,
@@ -367,6 +368,9 @@ impl Context<'_> {
                     &row.key,
                     row.is_delete_marker.then_some(&[][..]),
                     row.is_delete_marker,
+                    // Encryption and storage class are not read from inventories yet: every
+                    // covered row counts as eligible.
+                    None,
                 );
                 if coverage
                     .destinations
@@ -543,7 +547,7 @@ fn probe_of(row: &Row) -> Probe {
         size: row.size,
         etag: Some(row.etag.clone()).filter(|e| !e.is_empty()),
         last_modified: row.last_modified,
-        kms_encrypted: false,
+        ..ObjectFacts::default()
     })
 }
 

@@ -27,6 +27,7 @@ pub fn facts(version: &str, status: Option<&str>) -> ObjectFacts {
         etag: Some("\"3f1c8d6f\"".into()),
         last_modified: Some(chrono::Utc::now() - chrono::Duration::seconds(30)),
         kms_encrypted: false,
+        ..ObjectFacts::default()
     }
 }
 
@@ -35,6 +36,7 @@ impl FakeS3 {
         self.rules.insert(
             source.into(),
             ReplicationRules {
+                role_arn: String::new(),
                 rules: vec![ReplicationRule {
                     id: Some("everything".into()),
                     priority: Some(1),
