@@ -370,17 +370,26 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                         _ => false,
                     });
                 if proven {
+                    let syncs = futures::future::join_all(destinations.iter().zip(&found).map(
+                        |(destination, replica)| {
+                            self.tags_in_sync(object, destination, replica, Some(version_id), &tags)
+                        },
+                    ))
+                    .await;
                     let now = Utc::now();
                     return destinations
                         .iter()
                         .zip(&found)
-                        .map(|(destination, replica)| {
+                        .zip(&syncs)
+                        .map(|((destination, replica), sync)| {
                             let input = AuditInput {
                                 object,
                                 source: &Probe::NotAsked,
                                 destination: Some(destination),
                                 replica: Some(replica),
                                 current: None,
+                                source_current: None,
+                                tags_in_sync: sync.as_ref(),
                                 coverage: RuleCoverage::Covered,
                                 now,
                             };
@@ -433,6 +442,8 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 destination: Some(destination),
                 replica: None,
                 current: None,
+                source_current: None,
+                tags_in_sync: None,
                 coverage: RuleCoverage::Ineligible(*why),
                 now,
             };
@@ -448,6 +459,8 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 destination: None,
                 replica: None,
                 current: None,
+                source_current: None,
+                tags_in_sync: None,
                 coverage,
                 now,
             };
@@ -490,16 +503,46 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 (Some(replica), current)
             }
         });
+        // `check --version-id` of an older version: what the destination should show as its
+        // current version is the source's current one (one more HEAD, for `check` only).
+        let source_current = match (&source, object.version_id.as_deref()) {
+            (Probe::Found(_), Some(_)) if self.config.verify_current_version => Some(
+                self.probe
+                    .head_source(&object.bucket, &object.key, None)
+                    .await,
+            ),
+            _ => None,
+        };
         let probes = futures::future::join_all(checks).await;
+        let syncs = futures::future::join_all(destinations.iter().zip(&probes).map(
+            |(destination, (replica, _))| async {
+                match replica {
+                    Some(replica) => {
+                        self.tags_in_sync(
+                            object,
+                            destination,
+                            replica,
+                            version_id.as_deref(),
+                            &tags,
+                        )
+                        .await
+                    }
+                    None => None,
+                }
+            },
+        ))
+        .await;
         let mut findings: Vec<Finding> = ineligible_findings.collect();
-        findings.extend(destinations.iter().zip(probes.iter()).map(
-            |(destination, (replica, current))| {
+        findings.extend(destinations.iter().zip(probes.iter()).zip(&syncs).map(
+            |((destination, (replica, current)), sync)| {
                 let input = AuditInput {
                     object,
                     source: &source,
                     destination: Some(destination),
                     replica: replica.as_ref(),
                     current: current.as_ref(),
+                    source_current: source_current.as_ref(),
+                    tags_in_sync: sync.as_ref(),
                     coverage,
                     now,
                 };
@@ -605,6 +648,37 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             .filter(|(d, _)| !destinations.iter().any(|known| known.bucket == d.bucket))
             .collect();
         Ok((destinations, verdict_coverage, ineligible))
+    }
+
+    /// After a tag change: whether the replica carries the source version's tag set (`None`:
+    /// not a tag change, or no replica to compare). S3 replicates tags after the object, so a
+    /// replica with the old tags is metadata not (yet) replicated.
+    async fn tags_in_sync(
+        &self,
+        object: &ObjectRef,
+        destination: &Destination,
+        replica: &Probe,
+        version_id: Option<&str>,
+        tags: &ObjectTags,
+    ) -> Option<Result<bool, ProbeError>> {
+        if object.origin != Origin::TagsChanged || !matches!(replica, Probe::Found(_)) {
+            return None;
+        }
+        let source = tags
+            .get_or_init(|| {
+                self.probe
+                    .object_tags(&object.bucket, &object.key, version_id)
+            })
+            .await;
+        let source = match source {
+            Ok(source) => source,
+            Err(error) => return Some(Err(error.clone())),
+        };
+        let replica = self
+            .probe
+            .replica_tags(destination, &object.key, version_id)
+            .await;
+        Some(replica.map(|replica| same_tag_set(source, &replica)))
     }
 
     async fn rules(&self, bucket: &str) -> Result<Option<ReplicationRules>, ProbeError> {
@@ -788,6 +862,15 @@ impl Invocation {
 }
 
 /// Adds a destination unless its bucket is already listed (then fills in a missing account).
+/// Tag sets are sets: S3 lists them in no promised order.
+fn same_tag_set(a: &[(String, String)], b: &[(String, String)]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 fn add_destination(destinations: &mut Vec<Destination>, destination: Destination) {
     match destinations
         .iter_mut()
@@ -872,6 +955,8 @@ mod tests {
         destination: HashMap<String, Probe>,
         rules: Option<ReplicationRules>,
         tags: Vec<(String, String)>,
+        /// Each destination's replica tags.
+        replica_tags: HashMap<String, Vec<(String, String)>>,
         /// Destination HEADs never answer (for deadline tests).
         hang: bool,
         calls: StdMutex<Vec<String>>,
@@ -920,6 +1005,19 @@ mod tests {
         ) -> Result<Vec<(String, String)>, ProbeError> {
             self.log(format!("tags {key}"));
             Ok(self.tags.clone())
+        }
+        async fn replica_tags(
+            &self,
+            d: &Destination,
+            key: &str,
+            _: Option<&str>,
+        ) -> Result<Vec<(String, String)>, ProbeError> {
+            self.log(format!("replica tags {}/{key}", d.bucket));
+            Ok(self
+                .replica_tags
+                .get(&d.bucket)
+                .cloned()
+                .unwrap_or_default())
         }
     }
 
@@ -1017,6 +1115,87 @@ mod tests {
             report.findings[0].detail.failure_reason.as_deref(),
             Some("DstPutObjectNotPermitted")
         );
+    }
+
+    fn replica_in(bucket: &str) -> HashMap<String, Probe> {
+        HashMap::from([(bucket.to_string(), status("REPLICA"))])
+    }
+
+    fn one_rule_to_b() -> Option<ReplicationRules> {
+        Some(ReplicationRules {
+            role_arn: String::new(),
+            rules: vec![rule("b", "222222222222")],
+        })
+    }
+
+    #[tokio::test]
+    async fn a_tag_change_compares_the_tag_sets_pending_then_late() {
+        let changed = |time: &str| {
+            let mut record = record("ObjectTagging:Put", "k", Value::Null);
+            record["eventTime"] = json!(time);
+            json!({ "Records": [record] })
+        };
+        let tags = |value: &str| vec![("team".to_string(), value.to_string())];
+        let probes = |replica: &str| Probes {
+            destination: replica_in("b"),
+            rules: one_rule_to_b(),
+            tags: tags("new"),
+            replica_tags: HashMap::from([("b".to_string(), tags(replica))]),
+            ..Probes::default()
+        };
+        let just_now = Utc::now().to_rfc3339();
+        let judged = |probes, event: Value| async move {
+            let auditor = auditor(probes, Config::default());
+            let report = auditor.handle(&event, None).await.unwrap();
+            (report.findings[0].verdict, auditor.probe().calls())
+        };
+        let (verdict, calls) = judged(probes("new"), changed(&just_now)).await;
+        assert_eq!(verdict, Verdict::Replicated);
+        assert!(calls.contains(&"replica tags b/k".to_string()), "{calls:?}");
+        assert_eq!(
+            judged(probes("old"), changed(&just_now)).await.0,
+            Verdict::Pending
+        );
+        assert_eq!(
+            judged(probes("old"), changed("2026-11-25T10:00:00Z"))
+                .await
+                .0,
+            Verdict::Late
+        );
+        // An object creation compares no tags (one HEAD per healthy object).
+        let created = json!({"Records": [record("ObjectCreated:Put", "k", Value::Null)]});
+        let (verdict, calls) = judged(probes("old"), created).await;
+        assert_eq!(verdict, Verdict::Replicated);
+        assert_eq!(calls, ["rules src", "destination b@222222222222/k"]);
+    }
+
+    #[tokio::test]
+    async fn a_kms_object_under_a_rule_without_the_kms_opt_in_is_unreplicated_with_the_cause() {
+        let kms_source = Probe::Found(ObjectFacts {
+            version_id: Some("v1".into()),
+            last_modified: Some(Utc::now()),
+            kms_encrypted: true,
+            ..ObjectFacts::default()
+        });
+        let probes = Probes {
+            source: HashMap::from([("k".into(), kms_source)]),
+            rules: one_rule_to_b(),
+            ..Probes::default()
+        };
+        let auditor = auditor(probes, Config::default());
+        let event = json!({"Records": [record("ObjectCreated:Put", "k", Value::Null)]});
+        let report = auditor.handle(&event, None).await.unwrap();
+        let finding = &report.findings[0];
+        assert_eq!(finding.verdict, Verdict::Unreplicated);
+        assert!(finding.alarming);
+        assert_eq!(finding.destination_bucket.as_deref(), Some("b"));
+        assert!(finding.detail.reason.contains("SSE-KMS"));
+        assert!(!finding
+            .detail
+            .remediation
+            .as_deref()
+            .unwrap()
+            .starts_with("A rule covers this key"));
     }
 
     #[tokio::test]

@@ -32,10 +32,18 @@ pub trait ObjectProbe: Send + Sync {
         &self,
         bucket: &str,
     ) -> impl Future<Output = Result<Option<ReplicationRules>, ProbeError>> + Send;
-    /// The source object version's tags (only asked when a rule filters on tags).
+    /// The source object version's tags (asked when a rule filters on tags, or the tags
+    /// changed).
     fn object_tags(
         &self,
         bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ProbeError>> + Send;
+    /// The replica's tags in the destination's account (asked only after a tag change).
+    fn replica_tags(
+        &self,
+        destination: &Destination,
         key: &str,
         version_id: Option<&str>,
     ) -> impl Future<Output = Result<Vec<(String, String)>, ProbeError>> + Send;

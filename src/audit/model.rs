@@ -47,7 +47,8 @@ impl ObjectRef {
     /// kept; a creation or manual mention makes the object's rule destinations count too.
     pub fn absorb(&mut self, other: &ObjectRef) {
         self.events.extend(other.events.iter().cloned());
-        if other.origin != Origin::Replication {
+        // A tag change asks the most of the audit (the tag sets compared): it is kept.
+        if other.origin != Origin::Replication && self.origin != Origin::TagsChanged {
             self.origin = other.origin;
         }
         if self.event_time.is_none() {
@@ -100,6 +101,14 @@ pub enum Origin {
     Manual,
     /// Only S3 replication events (`s3:Replication:*`) named it.
     Replication,
+    /// Its tags changed (`s3:ObjectTagging:Put` / `:Delete`): S3 replicates the new tag set
+    /// to the replica after the object ("What is replicated with replication configurations"),
+    /// so the audit compares the two tag sets.
+    TagsChanged,
+    /// Its ACL changed (`s3:ObjectAcl:Put`): S3 replicates it too, unless the rule changes the
+    /// replica's owner; the audit checks the replica, and S3's failure event names an ACL
+    /// failure (`DstPutAclNotPermitted`).
+    AclChanged,
 }
 
 /// The facts an S3 replication event carries (`replicationEventData`).

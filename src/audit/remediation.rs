@@ -6,6 +6,8 @@ pub const FAILED_WITHOUT_REASON: &str = "Enable replication metrics and s3:Repli
 
 pub const FAILED_UNKNOWN_CODE: &str = "This failure reason is not one of S3's documented codes (Amazon S3 User Guide, \"Amazon S3 replication failure reasons\"): treat the event with suspicion — check that only S3 can send to the auditor's queue — and look at the object's replication status in the S3 console.";
 
+pub const TAGS_LATE: &str = "S3 replicates tag changes after the object: the destination bucket policy and the replication role must allow s3:ReplicateTags (and the role s3:GetObjectVersionTagging on the source); S3's OperationFailedReplication event (DstPutTaggingNotPermitted) names the cause when replication metrics are on. Put the tags on the source version again once fixed.";
+
 pub const MISSING: &str = "S3 reports COMPLETED but the destination has no such version: either it was deleted in the destination (lifecycle rule, a person: CloudTrail data events say who), or the rule's destination changed after this version replicated to the old one (S3 does not replicate it again to a new destination). Replicate it to this destination with S3 Batch Replication (a replica deleted by version id needs a copy in place instead).";
 
 pub const INELIGIBLE_KMS: &str = "Add SourceSelectionCriteria.SseKmsEncryptedObjects.Status=Enabled to the rule and a Destination.EncryptionConfiguration.ReplicaKmsKeyID (a KMS key in the destination's Region); let the replication role kms:Decrypt with the source key and kms:Encrypt with the replica key, in its policy and in both key policies. Then replicate the objects written meanwhile with S3 Batch Replication.";

@@ -38,6 +38,12 @@ pub struct AuditInput<'a> {
     /// HEAD of the destination's current version (only `check` asks): a replica hidden by a
     /// newer version or a delete marker there is a `mismatch`.
     pub current: Option<&'a Probe>,
+    /// HEAD of the source's current version, when `check` named an older version: then the
+    /// destination's current version must be the source's current one, not the checked one.
+    pub source_current: Option<&'a Probe>,
+    /// After a tag change: whether the replica carries the source's tag set (or why that
+    /// could not be read); `None` when not compared.
+    pub tags_in_sync: Option<&'a Result<bool, ProbeError>>,
     pub coverage: RuleCoverage,
     pub now: DateTime<Utc>,
 }
@@ -135,6 +141,13 @@ fn verdict_and_detail(
         "object"
     };
 
+    // 0a. The tags changed and the tags of the source or the replica could not be read: blind.
+    if let (Some(Probe::Found(_)), Some(Err(error))) = (input.replica, input.tags_in_sync) {
+        return (
+            Verdict::Error,
+            probe_error_detail(error, "tags of the source or the replica"),
+        );
+    }
     match (input.source, status, input.replica) {
         // 0. The version is in the destination, but S3 said its metadata (tags, ACL, Object
         //    Lock) did not get there: the replica is wrong, so this is a failure.
@@ -142,11 +155,37 @@ fn verdict_and_detail(
             Verdict::Failed,
             failed_detail(failure, delete_marker, destination),
         ),
+        // 0b. The tags changed and the replica does not carry the new tag set yet: S3 replicates
+        //     tag changes after the object — pending within the SLA (counted from the change),
+        //     late after it.
+        (_, _, Some(Probe::Found(_))) if matches!(input.tags_in_sync, Some(Ok(false))) => {
+            let since = input.object.event_time.map(|t| input.now - t);
+            if since.is_some_and(|since| since > policy.late_after) {
+                (
+                    Verdict::Late,
+                    Detail::new(format!(
+                        "The object version is in {}, but its tags still differ from the source's {} after they changed (SLA {sla}s).",
+                        destination.unwrap_or_default(),
+                        human_age(since)
+                    ))
+                    .fix(fix::TAGS_LATE),
+                )
+            } else {
+                (
+                    Verdict::Pending,
+                    Detail::new(format!(
+                        "The object version is in {}, but its tags do not match the source's new tags yet (changed {} ago; S3 replicates tag changes after the object).",
+                        destination.unwrap_or_default(),
+                        human_age(since)
+                    )),
+                )
+            }
+        }
         // 1. The version is in the destination: replicated, whatever else was said about it —
         //    unless `check` saw that the destination's current version hides it.
         (_, _, Some(Probe::Found(_) | Probe::DeleteMarker(_))) => match hidden_by(
             input.current,
-            replica_version(input.replica),
+            expected_current(input.source_current).or(replica_version(input.replica)),
         ) {
             Some(hider) => (
                 Verdict::Mismatch,
@@ -297,9 +336,21 @@ fn verdict_and_detail(
     }
 }
 
-/// What hides the replica `version` in the destination, from a HEAD of its current version.
+/// The version the destination's current version should be: the source's current one.
+fn expected_current(source_current: Option<&Probe>) -> Option<&str> {
+    match source_current? {
+        Probe::Found(facts) => facts.version_id.as_deref(),
+        Probe::DeleteMarker(version) => version.as_deref(),
+        _ => None,
+    }
+}
+
+/// What hides the version that should be current (`version`) in the destination, from a HEAD
+/// of the destination's current version.
 fn hidden_by(current: Option<&Probe>, version: Option<&str>) -> Option<String> {
     match current? {
+        // The source's current version is this delete marker too: it replicated.
+        Probe::DeleteMarker(marker) if marker.is_some() && marker.as_deref() == version => None,
         Probe::DeleteMarker(marker) => Some(format!(
             "a delete marker ({})",
             marker.as_deref().unwrap_or("no version id")
@@ -533,6 +584,8 @@ mod tests {
             destination: Some(&destination),
             replica: replica.as_ref(),
             current: current.as_ref(),
+            source_current: None,
+            tags_in_sync: None,
             coverage,
             now: now(),
         };
@@ -616,6 +669,51 @@ mod tests {
             RuleCoverage::Covered,
         );
         assert_eq!(current.verdict, Verdict::Replicated);
+    }
+
+    #[test]
+    fn row1_an_older_version_checked_is_replicated_when_the_destination_shows_the_source_s_current()
+    {
+        let newer = |v: &str| {
+            Probe::Found(ObjectFacts {
+                version_id: Some(v.into()),
+                ..ObjectFacts::default()
+            })
+        };
+        let destination = Destination::new("dst", None);
+        let judge = |destination_current: Probe, source_current: Probe| {
+            let object = object();
+            let source = source(Some("COMPLETED"), 30);
+            let replica = replica();
+            let input = AuditInput {
+                object: &object,
+                source: &source,
+                destination: Some(&destination),
+                replica: Some(&replica),
+                current: Some(&destination_current),
+                source_current: Some(&source_current),
+                tags_in_sync: None,
+                coverage: RuleCoverage::Covered,
+                now: now(),
+            };
+            decide(&input, &VerdictPolicy::default()).verdict
+        };
+        // v1 is checked; v2 is current in both buckets.
+        assert_eq!(judge(newer("v2"), newer("v2")), Verdict::Replicated);
+        // The destination's current is a version the source never had as current.
+        assert_eq!(judge(newer("v9"), newer("v2")), Verdict::Mismatch);
+        // Both sides show the same (replicated) delete marker as current.
+        assert_eq!(
+            judge(
+                Probe::DeleteMarker(Some("dm".into())),
+                Probe::DeleteMarker(Some("dm".into()))
+            ),
+            Verdict::Replicated
+        );
+        assert_eq!(
+            judge(Probe::DeleteMarker(Some("dm".into())), newer("v2")),
+            Verdict::Mismatch
+        );
     }
 
     #[test]
@@ -887,6 +985,8 @@ mod tests {
             destination: None,
             replica: None,
             current: None,
+            source_current: None,
+            tags_in_sync: None,
             coverage: RuleCoverage::Covered,
             now: now(),
         };
@@ -950,6 +1050,8 @@ mod tests {
             destination: None,
             replica: None,
             current: None,
+            source_current: None,
+            tags_in_sync: None,
             coverage: RuleCoverage::NotCovered,
             now: now(),
         };
@@ -993,6 +1095,8 @@ mod tests {
             destination: None,
             replica: None,
             current: None,
+            source_current: None,
+            tags_in_sync: None,
             coverage: RuleCoverage::Unknown,
             now: now(),
         };

@@ -363,13 +363,39 @@ impl ObjectProbe for S3Probe {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
+        self.tags(&self.source, bucket, key, version_id, None).await
+    }
+
+    async fn replica_tags(
+        &self,
+        destination: &Destination,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        let (side, owner) = self.destination_side(destination);
+        self.tags(side, &destination.bucket, key, version_id, owner)
+            .await
+    }
+}
+
+impl S3Probe {
+    /// GetObjectTagging of one version, in the order S3 lists the tags.
+    async fn tags(
+        &self,
+        side: &Regional,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        expected_owner: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
         let output = self
-            .in_bucket_region(&self.source, bucket, |client| {
+            .in_bucket_region(side, bucket, |client| {
                 client
                     .get_object_tagging()
                     .bucket(bucket)
                     .key(key)
                     .set_version_id(version_id.map(str::to_string))
+                    .set_expected_bucket_owner(expected_owner.map(str::to_string))
                     .send()
             })
             .await

@@ -397,8 +397,22 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
                 )
             }
         }
+    } else if name.starts_with("ObjectTagging:") {
+        Origin::TagsChanged
+    } else if name == "ObjectAcl:Put" {
+        Origin::AclChanged
     } else if name.is_empty() {
         return reject(message_id, origin, "S3 event record has no eventName");
+    } else if name == "LifecycleExpiration:DeleteMarkerCreated" {
+        // User guide, "What is replicated with replication configurations": S3 creates delete
+        // markers for expired objects but does not replicate those markers.
+        return skip(
+            message_id,
+            origin,
+            format!(
+                "{name}: S3 never replicates delete markers that S3 Lifecycle creates; not audited"
+            ),
+        );
     } else if name.starts_with("ObjectRemoved:") {
         return skip(
             message_id,
@@ -529,16 +543,24 @@ fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String)
             format!("EventBridge event from {:?}, not aws.s3", event.source),
         );
     }
-    if event.detail_type != "Object Created" {
+    // EventBridge names tag and ACL changes "Object Tags Added", "Object Tags Deleted" and
+    // "Object ACL Updated" (S3 user guide, "Using EventBridge").
+    let origin_kind = match event.detail_type.as_str() {
+        "Object Created" => Some(Origin::Created),
+        "Object Tags Added" | "Object Tags Deleted" => Some(Origin::TagsChanged),
+        "Object ACL Updated" => Some(Origin::AclChanged),
+        _ => None,
+    };
+    let Some(origin_kind) = origin_kind else {
         return skip(
             message_id,
             origin,
             format!(
-                "EventBridge {:?}: not an object creation; not audited",
+                "EventBridge {:?}: not an object creation, tag or ACL change; not audited",
                 event.detail_type
             ),
         );
-    }
+    };
     let text = |pointer: &str| {
         event
             .detail
@@ -551,7 +573,7 @@ fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String)
         raw_key: text("/object/key"),
         version_id: text("/object/version-id"),
         event_time: event.time,
-        origin: Origin::Created,
+        origin: origin_kind,
         events: Vec::new(),
     };
     named.into_item(

@@ -426,6 +426,8 @@ impl Context<'_> {
             destination: (!unreplicated_marker).then_some(&self.destination),
             replica: (!unreplicated_marker).then_some(&replica),
             current: None,
+            source_current: None,
+            tags_in_sync: None,
             coverage,
             now: self.now,
         };
@@ -447,6 +449,8 @@ impl Context<'_> {
             destination: Some(&self.destination),
             replica: None,
             current: None,
+            source_current: None,
+            tags_in_sync: None,
             coverage: RuleCoverage::Unknown,
             now: self.now,
         };

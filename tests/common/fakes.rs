@@ -135,6 +135,24 @@ impl ObjectProbe for FakeS3 {
             .cloned()
             .unwrap_or_default())
     }
+
+    async fn replica_tags(
+        &self,
+        destination: &Destination,
+        key: &str,
+        _version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        let bucket = &destination.bucket;
+        self.heads
+            .lock()
+            .unwrap()
+            .push(format!("replica tags {bucket}/{key}"));
+        Ok(self
+            .tags
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
 }
 
 /// Records every PutMetricData-equivalent call.
@@ -203,6 +221,15 @@ impl ObjectProbe for EverythingReplicated {
     async fn object_tags(
         &self,
         _bucket: &str,
+        _key: &str,
+        _version_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, ProbeError> {
+        Ok(Vec::new())
+    }
+
+    async fn replica_tags(
+        &self,
+        _destination: &Destination,
         _key: &str,
         _version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
