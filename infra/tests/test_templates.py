@@ -127,6 +127,9 @@ def test_audit_role_only_reads_the_destination_bucket():
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:ListBucket",
+        # after a tag change: the replica's tags, compared with the source's
+        "s3:GetObjectTagging",
+        "s3:GetObjectVersionTagging",
         # the drift check (doctor): configuration reads only
         "s3:GetBucketVersioning",
         "s3:GetBucketPolicy",
