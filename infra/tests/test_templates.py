@@ -86,6 +86,7 @@ def test_auditor_role_reads_the_source_bucket_and_writes_nothing():
         # the drift check (doctor): configuration reads only
         "s3:GetBucketVersioning",
         "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
         "s3:GetBucketNotification",
     }
     for statement in role_statements(role):

@@ -12,8 +12,8 @@
 use super::{assume_role, uses_custom_endpoint};
 use crate::config::Config;
 use crate::doctor::live::{
-    arn_account, DestinationFacts, Encryption, Existence, LiveFacts, MissingKeyHead, Notifications,
-    RoleFacts, SourceFacts, Versioning,
+    arn_account, DestinationFacts, Encryption, Existence, LifecycleTransition, LiveFacts,
+    MissingKeyHead, Notifications, RoleFacts, SourceFacts, Versioning,
 };
 use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
@@ -22,7 +22,7 @@ use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::BucketVersioningStatus;
+use aws_sdk_s3::types::{BucketVersioningStatus, ExpirationStatus};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::BTreeSet;
 
@@ -266,6 +266,20 @@ impl Reader {
                 None
             }
         };
+        let lifecycle = match self
+            .source
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Some(lifecycle_transitions(out.rules())),
+            Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Some(Vec::new()),
+            Err(e) => {
+                problems.push(problem(&e, "s3:GetLifecycleConfiguration", &on, me));
+                None
+            }
+        };
         let notifications = match self
             .source
             .get_bucket_notification_configuration()
@@ -311,6 +325,7 @@ impl Reader {
             versioning,
             replication,
             encryption,
+            lifecycle,
             notifications,
             missing_key_head,
         }
@@ -522,6 +537,33 @@ async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingK
             _ => MissingKeyHead::Other(DisplayErrorContext(&e).to_string()),
         },
     }
+}
+
+/// The transitions of a bucket's enabled lifecycle rules, each with the rule's key prefix.
+fn lifecycle_transitions(rules: &[aws_sdk_s3::types::LifecycleRule]) -> Vec<LifecycleTransition> {
+    rules
+        .iter()
+        .filter(|r| r.status == ExpirationStatus::Enabled)
+        .flat_map(|rule| {
+            let filter = rule.filter.as_ref();
+            #[allow(deprecated)]
+            let prefix = filter
+                .and_then(|f| f.and.as_ref().and_then(|a| a.prefix.clone()))
+                .or_else(|| filter.and_then(|f| f.prefix.clone()))
+                .or_else(|| rule.prefix.clone())
+                .unwrap_or_default();
+            rule.transitions().iter().map(move |t| LifecycleTransition {
+                rule_id: rule.id.clone(),
+                prefix: prefix.clone(),
+                storage_class: t
+                    .storage_class
+                    .as_ref()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
+                days: t.date.is_none().then_some(t.days.unwrap_or(0)),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

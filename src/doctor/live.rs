@@ -6,7 +6,8 @@
 //! | --- | --- | --- |
 //! | `source.versioning` | versioning is not Enabled on the source | — |
 //! | `replication.configuration` | the source has no replication configuration | — |
-//! | `replication.rule-status` | — | a rule is Disabled (replicates nothing) |
+//! | `replication.rule-status` | no rule is Enabled (nothing replicates) | a rule is Disabled (replicates nothing) |
+//! | `source.lifecycle-archive` | — | a lifecycle rule moves replicated keys to GLACIER / DEEP_ARCHIVE at once (Days 0 or a date) |
 //! | `replication.delete-markers` | — | `DeleteMarkerReplication` not stated |
 //! | `replication.shadowed` | — | an enabled rule is covered by a higher-priority rule to the same destination |
 //! | `destination.exists` | HeadBucket with ExpectedBucketOwner: missing, or not in the rule's account | — |
@@ -51,6 +52,18 @@ impl Encryption {
     }
 }
 
+/// One lifecycle transition of the source bucket (an enabled rule's), as doctor needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleTransition {
+    pub rule_id: Option<String>,
+    /// The rule's key prefix ("" for every key; a rule filtering on tags or size counts as
+    /// covering its prefix).
+    pub prefix: String,
+    pub storage_class: String,
+    /// `Days` (None: a `Date`).
+    pub days: Option<i32>,
+}
+
 /// How a HEAD of a key that surely does not exist was answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MissingKeyHead {
@@ -85,6 +98,8 @@ pub struct SourceFacts {
     pub versioning: Option<Versioning>,
     pub replication: Option<Replication>,
     pub encryption: Option<Encryption>,
+    /// The enabled lifecycle transitions (None: could not be read; empty: none).
+    pub lifecycle: Option<Vec<LifecycleTransition>>,
     pub notifications: Option<Notifications>,
     pub missing_key_head: Option<MissingKeyHead>,
 }
@@ -166,6 +181,11 @@ pub fn judge(facts: &LiveFacts) -> Report {
         .unwrap_or_default()
         .to_string();
     checks.extend(rule_checks(src, &replication.rules));
+    checks.extend(lifecycle_checks(
+        src,
+        source.lifecycle.as_deref(),
+        &replication.rules,
+    ));
 
     let role_name = replication
         .role_arn
@@ -308,6 +328,16 @@ fn versioning(name: &'static str, bucket: &str, state: Option<Versioning>) -> Op
 
 fn rule_checks(src: &str, rules: &[Rule]) -> Vec<Check> {
     let mut checks = Vec::new();
+    if !rules.iter().any(|r| r.enabled) {
+        checks.push(
+            Check::fail(
+                "replication.rule-status",
+                src,
+                "no rule is Enabled: nothing is replicated",
+            )
+            .with_fix("set \"Status\": \"Enabled\" on the rule in the replication configuration and put it again (aws s3api put-bucket-replication)"),
+        );
+    }
     for (index, rule) in rules.iter().enumerate() {
         let subject = format!("{src} {}", rule.label(index));
         checks.push(if rule.enabled {
@@ -370,6 +400,58 @@ fn rule_checks(src: &str, rules: &[Rule]) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// A lifecycle rule that moves objects to an archive class at once (`Days: 0`, or a date):
+/// an object archived before S3 replicated it is never replicated ("What is replicated with
+/// replication configurations": not objects in S3 Glacier Flexible Retrieval or Deep Archive).
+fn lifecycle_checks(
+    src: &str,
+    transitions: Option<&[LifecycleTransition]>,
+    rules: &[Rule],
+) -> Vec<Check> {
+    let name = "source.lifecycle-archive";
+    let Some(transitions) = transitions else {
+        return Vec::new();
+    };
+    let overlaps = |t: &LifecycleTransition| {
+        rules.iter().any(|r| {
+            r.enabled && (t.prefix.starts_with(&r.prefix) || r.prefix.starts_with(&t.prefix))
+        })
+    };
+    let early: Vec<&LifecycleTransition> = transitions
+        .iter()
+        .filter(|t| matches!(t.storage_class.as_str(), "GLACIER" | "DEEP_ARCHIVE"))
+        .filter(|t| t.days.is_none_or(|d| d < 1))
+        .filter(|t| overlaps(t))
+        .collect();
+    if early.is_empty() {
+        return vec![Check::pass(
+            name,
+            src,
+            "no lifecycle rule archives replicated keys before they can replicate",
+        )];
+    }
+    early
+        .into_iter()
+        .map(|t| {
+            Check::warn(
+                name,
+                src,
+                format!(
+                    "lifecycle rule {} moves objects under {:?} to {} {}: an object archived before S3 replicated it is never replicated",
+                    t.rule_id.as_deref().unwrap_or("(no id)"),
+                    t.prefix,
+                    t.storage_class,
+                    match t.days {
+                        Some(days) => format!("after {days} days"),
+                        None => "on a date".to_string(),
+                    }
+                ),
+            )
+            .with_fix("transition after replication has had time to finish (Days: 1 or more), or write to GLACIER_IR, which replicates")
+        })
+        .collect()
 }
 
 /// Whether `higher` takes every object of `lower` (same destination, higher priority, a filter
@@ -592,6 +674,7 @@ mod tests {
                     rules,
                 }),
                 encryption: None,
+                lifecycle: Some(Vec::new()),
                 notifications: Some(Notifications {
                     object_created_to: vec!["arn:aws:sqs:us-east-1:111111111111:q".into()],
                     eventbridge: false,
@@ -634,6 +717,46 @@ mod tests {
             "{}",
             report.to_table()
         );
+    }
+
+    #[test]
+    fn the_only_rule_disabled_fails_nothing_replicates() {
+        let mut disabled = rule("all", 1, "");
+        disabled.enabled = false;
+        let report = judge(&facts(vec![disabled], Some("BucketOwnerEnforced")));
+        assert_eq!(report.exit_code(), 1, "{}", report.to_table());
+        assert!(report
+            .checks
+            .iter()
+            .any(|c| c.name == "replication.rule-status"
+                && c.status == Status::Fail
+                && c.found.contains("nothing is replicated")));
+    }
+
+    #[test]
+    fn a_lifecycle_rule_archiving_replicated_keys_at_once_warns() {
+        let mut facts = facts(vec![rule("all", 1, "")], Some("BucketOwnerEnforced"));
+        let transition = |class: &str, days: Option<i32>| LifecycleTransition {
+            rule_id: Some("archive".into()),
+            prefix: "logs/".into(),
+            storage_class: class.into(),
+            days,
+        };
+        facts.source.lifecycle = Some(vec![transition("DEEP_ARCHIVE", Some(0))]);
+        let warned = judge(&facts);
+        let check = line(&warned, "source.lifecycle-archive");
+        assert_eq!(check.status, Status::Warn);
+        assert!(check.found.contains("DEEP_ARCHIVE"), "{check:?}");
+        for later in [
+            transition("GLACIER", Some(30)),
+            transition("GLACIER_IR", Some(0)),
+        ] {
+            facts.source.lifecycle = Some(vec![later]);
+            assert_eq!(
+                line(&judge(&facts), "source.lifecycle-archive").status,
+                Status::Pass
+            );
+        }
     }
 
     #[test]
