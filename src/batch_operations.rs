@@ -10,7 +10,8 @@
 //!   Operations runs the task again.
 //! - `PermanentFailure` — an alarming verdict (`failed`, `missing`, `late`, `unreplicated`
 //!   covered by a rule, any other audit error), a malformed task, a task the auditor does not
-//!   audit (bucket outside `AUDITOR_SOURCE_BUCKETS`).
+//!   audit (bucket outside `AUDITOR_SOURCE_BUCKETS`), an object version that does not exist
+//!   (`not_found`).
 //! - `Succeeded` — every finding healthy (`replicated`, `replica`, `source_gone`, …).
 
 use crate::audit::{Finding, ProbeErrorKind, Verdict};
@@ -80,7 +81,11 @@ pub fn task_result(task_id: &str, outcome: TaskOutcome<'_>) -> TaskResult {
         TaskOutcome::Audited { findings, reached } => {
             let code = if !reached {
                 ResultCode::TemporaryFailure
-            } else if findings.iter().any(|f| f.alarming && !retry_may_fix(f)) {
+            } else if findings
+                .iter()
+                .any(|f| (f.alarming && !retry_may_fix(f)) || f.verdict == Verdict::NotFound)
+            {
+                // The manifest names an object version that is not there: no retry finds it.
                 ResultCode::PermanentFailure
             } else if findings.iter().any(retry_may_fix) {
                 ResultCode::TemporaryFailure
@@ -105,7 +110,9 @@ pub fn retry_may_fix(finding: &Finding) -> bool {
         Verdict::Pending => true,
         Verdict::Error => matches!(
             finding.detail.cause,
-            Some(ProbeErrorKind::Throttled | ProbeErrorKind::Transient)
+            Some(
+                ProbeErrorKind::Throttled | ProbeErrorKind::Transient | ProbeErrorKind::Unreachable
+            )
         ),
         _ => false,
     }

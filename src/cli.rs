@@ -140,16 +140,23 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
+    let verbose = cli.verbose > 0;
     match execute(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("replication-auditor: {error:#}");
+            match error.downcast_ref::<crate::aws::SetupError>() {
+                // One line naming the setting; its causes with -v.
+                Some(setup) if !verbose => eprintln!("replication-auditor: {setup}"),
+                _ if verbose => eprintln!("replication-auditor: {error:?}"),
+                _ => eprintln!("replication-auditor: {error:#}"),
+            }
             ExitCode::from(2)
         }
     }
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let verbose = cli.verbose > 0;
     let is_check = matches!(cli.command, Command::Check { .. });
     let (payload, deadline, output) = match cli.command {
         Command::Doctor(args) => return doctor(args).await,
@@ -175,6 +182,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let (bucket, key) = parse_s3_url(&url)?;
+            if !crate::config::is_bucket_name(&bucket) {
+                bail!("{bucket:?} in {url:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-'): check the URL");
+            }
+            if version_id.as_deref().is_some_and(str::is_empty) {
+                bail!("--version-id is empty: give a version id (aws s3api list-object-versions shows them), or leave the flag out to check the current version");
+            }
             (
                 json!({"bucket": bucket, "key": key, "version_id": version_id}),
                 None,
@@ -183,10 +196,20 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     let mut config = Config::from_env()?;
+    if let Some(left) = deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+        if left <= config.deadline_margin {
+            bail!(
+                "--deadline-ms {} leaves nothing to audit: the handler stops {} ms before the deadline (AUDITOR_DEADLINE_MARGIN_MS) to answer in time; give more than that",
+                left.as_millis(),
+                config.deadline_margin.as_millis()
+            );
+        }
+    }
     // A person checking one object can afford one more HEAD: is the replica what readers of
     // the destination see (not hidden by a later version or a delete marker)?
     config.verify_current_version = is_check;
-    let clients = AwsClients::load(&config).await;
+    config.explain_absence = is_check;
+    let clients = AwsClients::load_checked(&config).await?;
     // The schedule's drift-check input runs what the Lambda runs for it.
     if let Some(request) = crate::doctor::schedule::request(&payload) {
         let drift = crate::runtime::DriftCheckSinks::new(&config, &clients);
@@ -199,6 +222,31 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(&payload, deadline).await?;
+    if let Some(unreachable) = report
+        .findings
+        .iter()
+        .find(|f| f.detail.cause == Some(crate::audit::ProbeErrorKind::Unreachable))
+    {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .map(|url| format!("{url} (AWS_ENDPOINT_URL)"))
+            .unwrap_or_else(|_| "the region's S3 endpoint (AWS_REGION)".to_string());
+        bail!(
+            "nothing answers at {endpoint}: check the setting{}",
+            if verbose {
+                format!(" — {}", unreachable.detail.reason)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let not_found = report
+        .findings
+        .iter()
+        .find(|f| f.verdict == crate::audit::Verdict::NotFound);
+    if let (true, Some(finding)) = (is_check, not_found) {
+        bail!("{}", finding.detail.reason);
+    }
     match (output, &report.batch_operations) {
         // `invoke` prints what Lambda answers: for Batch Operations, its response shape.
         (Output::Json, Some(response)) => {
@@ -207,22 +255,40 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         (Output::Json, None) => println!("{}", serde_json::to_string_pretty(&report)?),
         (Output::Table, _) => print!("{}", report.to_table()),
     }
+    if let Some(finding) = not_found {
+        eprintln!("replication-auditor: {}", finding.detail.reason);
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::from(if report.is_alarming() { 1 } else { 0 }))
 }
 
 /// `doctor`: offline on documents, or live against both accounts.
 async fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    for (flag, bucket) in [
+        ("--source-bucket", Some(&args.source_bucket)),
+        ("--destination-bucket", args.destination_bucket.as_ref()),
+    ] {
+        if let Some(bucket) = bucket.filter(|b| !crate::config::is_bucket_name(b)) {
+            bail!("{flag} {bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')");
+        }
+    }
     let report = if args.offline {
         crate::doctor::offline::offline(&offline_input(&args)?)
     } else {
         let mut config = Config::from_env()?;
-        if args.destination_role.is_some() {
-            config.destination_role_arn = args.destination_role.clone();
+        if let Some(role) = &args.destination_role {
+            if !crate::config::is_role_arn(role) {
+                bail!("--destination-role {role:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>): the audit role in the destination account");
+            }
+            config.destination_role_arn = Some(role.clone());
         }
         if args.external_id.is_some() {
+            if config.destination_role_arn.is_none() && config.destination_role_arns.is_empty() {
+                bail!("--external-id is the audit role's external id, but no audit role is given: add --destination-role arn:aws:iam::<account B>:role/<name> (or set AUDITOR_DESTINATION_ROLE_ARN)");
+            }
             config.external_id = args.external_id.clone();
         }
-        crate::aws::doctor::run(&config, &args.source_bucket).await
+        crate::aws::doctor::run(&config, &args.source_bucket).await?
     };
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
@@ -251,7 +317,7 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
             || args.source_manifest.starts_with("s3://")
             || args.destination_manifest.starts_with("s3://");
         let clients = if needs_aws {
-            Some(AwsClients::load(&config).await)
+            Some(AwsClients::load_checked(&config).await?)
         } else {
             None
         };

@@ -81,6 +81,9 @@ pub struct Config {
     /// Also HEAD the destination's current version, so a replica hidden by a later version or a
     /// delete marker is a `mismatch` (one more HEAD per object: `check` sets it).
     pub verify_current_version: bool,
+    /// When a version someone named is not in the source, find out what is missing (bucket,
+    /// key or version; keys that look like it, by one listing of its "folder"): `check` sets it.
+    pub explain_absence: bool,
     pub external_id: Option<String>,
     pub destination_bucket: Option<String>,
     pub metrics_namespace: String,
@@ -105,6 +108,7 @@ impl Default for Config {
             destination_role_arns: Vec::new(),
             max_receive_count: None,
             verify_current_version: false,
+            explain_absence: false,
             external_id: None,
             destination_bucket: None,
             metrics_namespace: DEFAULT_NAMESPACE.into(),
@@ -361,6 +365,7 @@ impl Config {
             destination_role_arns,
             max_receive_count,
             verify_current_version: false,
+            explain_absence: false,
             external_id,
             destination_bucket,
             metrics_namespace,
@@ -399,7 +404,7 @@ fn seconds(
     }
 }
 
-fn is_role_arn(arn: &str) -> bool {
+pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     parts.len() == 6
         && parts[0] == "arn"
@@ -417,7 +422,7 @@ fn is_role_arn(arn: &str) -> bool {
 /// digit, no "..", not shaped like an IP address, none of the reserved prefixes and suffixes.
 /// Buckets created in us-east-1 before March 2018 may also have uppercase letters and '_' and
 /// up to 255 characters ("legacy" names): those exist, so they are accepted too.
-fn is_bucket_name(name: &str) -> bool {
+pub fn is_bucket_name(name: &str) -> bool {
     let edges_alphanumeric = name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     let modern = (3..=63).contains(&name.len())

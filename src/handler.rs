@@ -10,7 +10,7 @@ use crate::audit::rules::RuleCoverage;
 use crate::audit::rules::{Destination, Ineligibility, ReplicationRules};
 use crate::audit::verdict::AuditInput;
 use crate::audit::{
-    decide, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
+    decide, Absence, Detail, Finding, ObjectRef, Origin, Probe, ProbeError, ProbeErrorKind,
     ReplicationStatus, Verdict, VerdictPolicy,
 };
 use crate::batch_operations::{task_result, BatchOperationsResponse, TaskOutcome};
@@ -390,6 +390,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                                 current: None,
                                 source_current: None,
                                 tags_in_sync: sync.as_ref(),
+                                absence: None,
                                 coverage: RuleCoverage::Covered,
                                 now,
                             };
@@ -409,6 +410,31 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             .probe
             .head_source(&object.bucket, &object.key, object.version_id.as_deref())
             .await;
+        // A version someone named that is not there is "not found" (and which part), not
+        // "deleted since": only an S3 event says the version existed.
+        if object.origin == Origin::Manual && source == Probe::NotFound && object.events.is_empty()
+        {
+            let absence = if self.config.explain_absence {
+                self.probe
+                    .explain_absence(&object.bucket, &object.key, object.version_id.as_deref())
+                    .await
+            } else {
+                Absence::NotExplained
+            };
+            let input = AuditInput {
+                object,
+                source: &source,
+                destination: None,
+                replica: None,
+                current: None,
+                source_current: None,
+                tags_in_sync: None,
+                absence: Some(&absence),
+                coverage: RuleCoverage::Unknown,
+                now: Utc::now(),
+            };
+            return vec![decide(&input, &self.policy)];
+        }
         let status = match &source {
             Probe::Found(facts) => facts.replication_status.clone(),
             _ => None,
@@ -444,6 +470,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 current: None,
                 source_current: None,
                 tags_in_sync: None,
+                absence: None,
                 coverage: RuleCoverage::Ineligible(*why),
                 now,
             };
@@ -461,6 +488,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 current: None,
                 source_current: None,
                 tags_in_sync: None,
+                absence: None,
                 coverage,
                 now,
             };
@@ -543,6 +571,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     current: current.as_ref(),
                     source_current: source_current.as_ref(),
                     tags_in_sync: sync.as_ref(),
+                    absence: None,
                     coverage,
                     now,
                 };
@@ -1006,6 +1035,12 @@ mod tests {
             self.log(format!("tags {key}"));
             Ok(self.tags.clone())
         }
+        async fn explain_absence(&self, bucket: &str, key: &str, _: Option<&str>) -> Absence {
+            self.log(format!("explain {bucket}/{key}"));
+            Absence::NoSuchKey {
+                near: vec![key.to_uppercase()],
+            }
+        }
         async fn replica_tags(
             &self,
             d: &Destination,
@@ -1196,6 +1231,38 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("A rule covers this key"));
+    }
+
+    #[tokio::test]
+    async fn a_version_someone_named_that_is_not_there_is_not_found_never_source_gone() {
+        let manual = json!({"bucket": "src", "key": "k", "version_id": "v9"});
+        let explained = auditor(
+            Probes::default(),
+            Config {
+                explain_absence: true,
+                ..Config::default()
+            },
+        );
+        let report = explained.handle(&manual, None).await.unwrap();
+        assert_eq!(report.findings[0].verdict, Verdict::NotFound);
+        assert!(!report.findings[0].alarming);
+        assert!(report.findings[0]
+            .detail
+            .reason
+            .contains("Did you mean \"K\""));
+        // Without a person asking (Batch Operations), nothing more is asked of S3.
+        let plain = auditor(Probes::default(), Config::default());
+        let report = plain.handle(&manual, None).await.unwrap();
+        assert_eq!(report.findings[0].verdict, Verdict::NotFound);
+        assert!(!plain
+            .probe()
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("explain")));
+        // S3's own event about a version gone since: source_gone.
+        let event = json!({"Records": [record("ObjectCreated:Put", "k", Value::Null)]});
+        let report = plain.handle(&event, None).await.unwrap();
+        assert_eq!(report.findings[0].verdict, Verdict::SourceGone);
     }
 
     #[tokio::test]

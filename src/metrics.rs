@@ -292,8 +292,8 @@ mod tests {
     fn every_pair_yields_both_dimension_sets() {
         let pairs = aggregate(&[finding(Some("dst"), Verdict::Failed, None)]);
         let data = datums(&pairs);
-        // ObjectsAudited + 11 verdicts + AuditRetries, twice (no lag for a failed object)
-        assert_eq!(data.len(), 26);
+        // ObjectsAudited + 12 verdicts + AuditRetries, twice (no lag for a failed object)
+        assert_eq!(data.len(), 28);
         let failed: Vec<_> = data.iter().filter(|d| d.name == "Failed").collect();
         assert_eq!(failed.len(), 2);
         assert!(failed.iter().all(|d| d.value == 1.0));
@@ -327,8 +327,8 @@ mod tests {
         assert!(names.contains(&"AuditErrors"));
         assert!(names.contains(&"SourceGone"));
         // ObjectsAudited, ReplicationLag, AuditRetries, SetupProblems (the drift check) and
-        // the 11 verdicts.
+        // the 12 verdicts.
         assert!(names.contains(&"SetupProblems"));
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 16);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::alert::AlertMessage;
 use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::{Probe, ProbeError};
+use crate::audit::{Absence, Probe, ProbeError};
 use crate::metrics::MetricDatum;
 use std::future::Future;
 use thiserror::Error;
@@ -40,6 +40,14 @@ pub trait ObjectProbe: Send + Sync {
         key: &str,
         version_id: Option<&str>,
     ) -> impl Future<Output = Result<Vec<(String, String)>, ProbeError>> + Send;
+    /// What is missing when a version someone named is not in the source bucket: the bucket,
+    /// the version, or the key (with keys of the same "folder" that look like it).
+    fn explain_absence(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Absence> + Send;
     /// The replica's tags in the destination's account (asked only after a tag change).
     fn replica_tags(
         &self,

@@ -17,7 +17,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 const DEFAULT_LOG_FILTER: &str =
     "info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn,lambda_runtime=warn";
 /// The command line without `-v`: what a person must act on.
-const CLI_LOG_FILTER: &str = "warn";
+/// A person at a terminal sees the auditor's warnings; the SDK's own (a credentials provider
+/// of the chain not answering, instance metadata retries) only with -v.
+const CLI_LOG_FILTER: &str = "warn,aws_config=error,aws_smithy_runtime=error";
 
 pub fn main() -> ExitCode {
     let inside_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();

@@ -263,6 +263,9 @@ pub enum ProbeErrorKind {
     Credentials,
     /// Network, timeout or 5xx after retries.
     Transient,
+    /// The endpoint could not be reached at all (connection refused, no such host): a
+    /// setting (`AWS_ENDPOINT_URL`, the region) rather than a blip.
+    Unreachable,
     /// The destination bucket does not exist (HeadBucket answered 404).
     NoSuchBucket,
     /// 400 Bad Request to a HEAD: S3's answer for an SSE-C object asked without the customer
@@ -309,6 +312,51 @@ pub enum Probe {
     NotAsked,
 }
 
+/// Why an object version a person named is not in the source. Asked only for manual audits
+/// (`check`, manual payloads, S3 Batch Operations tasks): for an S3 event, a 404 means
+/// "deleted since" (`source_gone`); for a name someone typed it means "not found", and which.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Absence {
+    NoSuchBucket,
+    /// The key exists, not with this version id; its current version.
+    NoSuchVersion {
+        current: Option<String>,
+    },
+    /// No such key; keys in the same "folder" that look like it (case, URL-encoding, a typo).
+    NoSuchKey {
+        near: Vec<String>,
+    },
+    /// Not looked into (Batch Operations): no such object version.
+    NotExplained,
+    /// Looking into it failed (the message says why).
+    Unknown(String),
+}
+
+/// Keys among `candidates` that a person typing `typed` probably meant: the same but for case,
+/// URL-encoding (`%20`, `+` for a space) or a slip of up to two characters; at most three.
+pub fn near_keys<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let decoded = percent_encoding::percent_decode_str(&typed.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned();
+    let typed_lower = typed.to_lowercase();
+    let mut near: Vec<(usize, &str)> = candidates
+        .filter(|candidate| *candidate != typed)
+        .filter_map(|candidate| {
+            let rank = if candidate.to_lowercase() == typed_lower || candidate == decoded {
+                0
+            } else {
+                strsim::levenshtein(candidate, typed)
+            };
+            (rank <= 2).then_some((rank, candidate))
+        })
+        .collect();
+    near.sort();
+    near.into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
+}
+
 /// Verdict per (object version, destination): see `docs/verdicts.md` for when each applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -325,11 +373,13 @@ pub enum Verdict {
     SourceGone,
     /// The auditor cannot read the version's replication status (SSE-C: HEAD needs the key).
     Unverifiable,
+    /// A person (or a Batch Operations manifest) named an object version that does not exist.
+    NotFound,
     Error,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 11] = [
+    pub const ALL: [Verdict; 12] = [
         Verdict::Replicated,
         Verdict::Pending,
         Verdict::Late,
@@ -340,6 +390,7 @@ impl Verdict {
         Verdict::Replica,
         Verdict::SourceGone,
         Verdict::Unverifiable,
+        Verdict::NotFound,
         Verdict::Error,
     ];
 
@@ -355,6 +406,7 @@ impl Verdict {
             Verdict::Replica => "replica",
             Verdict::SourceGone => "source_gone",
             Verdict::Unverifiable => "unverifiable",
+            Verdict::NotFound => "not_found",
             Verdict::Error => "error",
         }
     }
@@ -372,6 +424,7 @@ impl Verdict {
             Verdict::Replica => "Replicas",
             Verdict::SourceGone => "SourceGone",
             Verdict::Unverifiable => "Unverifiable",
+            Verdict::NotFound => "NotFound",
             Verdict::Error => "AuditErrors",
         }
     }
@@ -449,4 +502,32 @@ pub struct Finding {
     /// `requestTime` on a threshold event. (A replica keeps the source's Last-Modified, so the
     /// two Last-Modified times never measure a lag.)
     pub lag_seconds: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_keys_find_case_url_encoding_and_small_slips_but_not_strangers() {
+        let listed = [
+            "reports/Q3 Report.pdf",
+            "reports/q3-report.pdf",
+            "reports/annual.pdf",
+            "reports/q3 report.pdf",
+        ];
+        assert_eq!(
+            near_keys("reports/q3%20report.pdf", listed.iter().copied()),
+            ["reports/q3 report.pdf"]
+        );
+        assert_eq!(
+            near_keys("reports/q3+report.pdf", listed.iter().copied()),
+            ["reports/q3 report.pdf", "reports/q3-report.pdf"]
+        );
+        assert_eq!(
+            near_keys("reports/Q3 report.pdf", listed.iter().copied())[0],
+            "reports/Q3 Report.pdf"
+        );
+        assert!(near_keys("reports/budget.xlsx", listed.iter().copied()).is_empty());
+    }
 }

@@ -36,6 +36,8 @@ pub const DENIED_SOURCE: &str = "The auditor's role got 403 on the source: grant
 
 pub const CREDENTIALS: &str = "The auditor could not assume the destination audit role: check AUDITOR_DESTINATION_ROLE_ARN and AUDITOR_EXTERNAL_ID, the role's trust policy (the auditor's role ARN and the sts:ExternalId condition) and the auditor role's sts:AssumeRole permission.";
 
-pub const THROTTLED: &str = "S3 throttled the audit after retries: the item is retried; lower AUDITOR_MAX_CONCURRENCY if this persists.";
+pub const THROTTLED: &str = "S3 throttled the audit after the SDK's retries: in Lambda the item is delivered again (from the command line, run it again); lower AUDITOR_MAX_CONCURRENCY if this persists.";
 
-pub const TRANSIENT: &str = "A network or service error stopped the audit; the item is retried.";
+pub const TRANSIENT: &str = "A network or service error stopped the audit after the SDK's retries: in Lambda the item is delivered again (from the command line, run it again).";
+
+pub const UNREACHABLE: &str = "Nothing answers at the S3 endpoint: check AWS_ENDPOINT_URL (unset it for AWS itself) and AWS_REGION, and the network path (VPC endpoint, proxy).";

@@ -44,6 +44,8 @@ pub struct AuditInput<'a> {
     /// After a tag change: whether the replica carries the source's tag set (or why that
     /// could not be read); `None` when not compared.
     pub tags_in_sync: Option<&'a Result<bool, ProbeError>>,
+    /// A manual audit's source version is not there: why (`None` for S3 events).
+    pub absence: Option<&'a Absence>,
     pub coverage: RuleCoverage,
     pub now: DateTime<Utc>,
 }
@@ -64,7 +66,8 @@ pub fn decide(input: &AuditInput<'_>, policy: &VerdictPolicy) -> Finding {
         | Verdict::Pending
         | Verdict::Replica
         | Verdict::SourceGone
-        | Verdict::Unverifiable => false,
+        | Verdict::Unverifiable
+        | Verdict::NotFound => false,
         Verdict::Unreplicated => match input.coverage {
             // A rule says the team wants the object replicated, and S3 will not replicate it.
             RuleCoverage::Covered | RuleCoverage::Ineligible(_) => true,
@@ -236,6 +239,11 @@ fn verdict_and_detail(
         ),
         // 3. The source could not be read.
         (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
+        // 4a. A version someone named that is not there: not found, and which part.
+        (Probe::NotFound, _, _) if input.absence.is_some() => (
+            Verdict::NotFound,
+            absence_detail(input.object, input.absence.unwrap_or(&Absence::NotExplained)),
+        ),
         // 4. The source version is gone.
         (Probe::NotFound, _, _) => (
             Verdict::SourceGone,
@@ -451,6 +459,32 @@ fn failed_detail(
     }
 }
 
+fn absence_detail(object: &ObjectRef, absence: &Absence) -> Detail {
+    let (bucket, key) = (&object.bucket, &object.key);
+    match absence {
+        Absence::NoSuchBucket => Detail::new(format!("No such bucket: {bucket:?} does not exist (or is in a partition these credentials cannot see)."))
+            .fix("Check the bucket name in the s3:// URL."),
+        Absence::NoSuchVersion { current } => Detail::new(format!(
+            "No such version: {key:?} exists in {bucket}, but not with version id {:?}{}.",
+            object.version_id.as_deref().unwrap_or_default(),
+            current.as_deref().map(|c| format!(" (its current version is {c:?})")).unwrap_or_default()
+        ))
+        .fix(format!("List the versions: aws s3api list-object-versions --bucket {bucket} --prefix {key:?}")),
+        Absence::NoSuchKey { near } if near.is_empty() => Detail::new(format!("No such key: {bucket} has no object {key:?}."))
+            .fix("Check the key: it is case-sensitive and taken as it is (not URL-encoded: a space is a space, not %20 or +)."),
+        Absence::NoSuchKey { near } => Detail::new(format!(
+            "No such key: {bucket} has no object {key:?}. Did you mean {}?",
+            near.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or ")
+        ))
+        .fix("Check the key: it is case-sensitive and taken as it is (not URL-encoded)."),
+        Absence::NotExplained => Detail::new(format!(
+            "No such object version in {bucket}: {key:?}{} does not exist (never written, or deleted since it was named).",
+            object.version_id.as_deref().map(|v| format!(" version {v:?}")).unwrap_or_default()
+        )),
+        Absence::Unknown(why) => Detail::new(format!("{bucket} has no object version {key:?} as named; looking for what was meant failed: {why}")),
+    }
+}
+
 fn unreplicated_detail(coverage: RuleCoverage) -> Detail {
     match coverage {
         RuleCoverage::Covered => Detail::new("The object has no replication status although a rule covers it.").fix(fix::UNREPLICATED_COVERED),
@@ -472,6 +506,7 @@ fn probe_error_detail(error: &ProbeError, side: &str) -> Detail {
         (ProbeErrorKind::Credentials, _) => fix::CREDENTIALS,
         (ProbeErrorKind::Throttled, _) => fix::THROTTLED,
         (ProbeErrorKind::Transient, _) => fix::TRANSIENT,
+        (ProbeErrorKind::Unreachable, _) => fix::UNREACHABLE,
         (ProbeErrorKind::NoSuchBucket, _) => fix::NO_SUCH_BUCKET,
         (ProbeErrorKind::BadRequest, _) => fix::UNVERIFIABLE_SSE_C,
         (ProbeErrorKind::Other, _) => "Check the auditor's configuration and permissions; the error text says what S3 answered.",
@@ -586,6 +621,7 @@ mod tests {
             current: current.as_ref(),
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage,
             now: now(),
         };
@@ -693,6 +729,7 @@ mod tests {
                 current: Some(&destination_current),
                 source_current: Some(&source_current),
                 tags_in_sync: None,
+                absence: None,
                 coverage: RuleCoverage::Covered,
                 now: now(),
             };
@@ -960,7 +997,11 @@ mod tests {
     fn row3_source_probe_errors_are_errors_with_the_kind_and_request_ids() {
         let throttled = verdict_of(&object(), error(ProbeErrorKind::Throttled), None);
         assert_eq!(throttled.verdict, Verdict::Error);
-        assert!(throttled.detail.remediation.unwrap().contains("retried"));
+        assert!(throttled
+            .detail
+            .remediation
+            .unwrap()
+            .contains("delivered again"));
         assert_eq!(throttled.detail.request_id.as_deref(), Some("REQ1"));
         assert_eq!(
             throttled.detail.extended_request_id.as_deref(),
@@ -987,6 +1028,7 @@ mod tests {
             current: None,
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage: RuleCoverage::Covered,
             now: now(),
         };
@@ -1052,6 +1094,7 @@ mod tests {
             current: None,
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage: RuleCoverage::NotCovered,
             now: now(),
         };
@@ -1097,6 +1140,7 @@ mod tests {
             current: None,
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage: RuleCoverage::Unknown,
             now: now(),
         };

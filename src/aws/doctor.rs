@@ -30,10 +30,13 @@ use std::collections::BTreeSet;
 const MISSING_KEY: &str = "replication-auditor-doctor/surely-missing-key";
 
 /// Reads both accounts and judges them.
-pub async fn run(config: &Config, source_bucket: &str) -> Report {
+pub async fn run(config: &Config, source_bucket: &str) -> Result<Report, super::SetupError> {
     let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    super::check_setup(&base).await?;
     let reader = Reader::new(&base, config).await;
-    crate::doctor::live::judge(&reader.read(source_bucket).await)
+    Ok(crate::doctor::live::judge(
+        &reader.read(source_bucket).await,
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]

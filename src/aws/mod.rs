@@ -62,9 +62,32 @@ pub struct DestinationConfigs {
     pub default_account: Option<String>,
 }
 
+/// Configuration a person must fix before any AWS call can work, named in one line (the
+/// credentials chain's own causes follow only with `-v`).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("no AWS region is configured: set AWS_REGION (or `region` in the profile AWS_PROFILE names)")]
+    NoRegion,
+    #[error("no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run with -v for what each provider of the chain answered)")]
+    NoCredentials(#[source] aws_credential_types::provider::error::CredentialsError),
+}
+
 impl AwsClients {
+    /// [`Self::load`] for a person at the command line: a missing region or credentials is
+    /// refused at once with the setting to fix, instead of an audit `error` per object.
+    pub async fn load_checked(config: &Config) -> Result<Self, SetupError> {
+        let base = Self::base().await;
+        check_setup(&base).await?;
+        Ok(Self::from_sdk_config(&base, config).await)
+    }
+
     pub async fn load(config: &Config) -> Self {
-        let base = aws_config::defaults(BehaviorVersion::latest())
+        Self::from_sdk_config(&Self::base().await, config).await
+    }
+
+    /// The standard SDK environment, with the auditor's retry and timeout settings.
+    async fn base() -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(MAX_ATTEMPTS)
@@ -78,8 +101,7 @@ impl AwsClients {
                     .build(),
             )
             .load()
-            .await;
-        Self::from_sdk_config(&base, config).await
+            .await
     }
 
     pub async fn from_sdk_config(base: &SdkConfig, config: &Config) -> Self {
@@ -118,6 +140,21 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(base),
         }
     }
+}
+
+/// Whether the SDK environment has a region and credentials that resolve.
+pub async fn check_setup(base: &SdkConfig) -> Result<(), SetupError> {
+    if base.region().is_none() {
+        return Err(SetupError::NoRegion);
+    }
+    if let Some(provider) = base.credentials_provider() {
+        use aws_credential_types::provider::ProvideCredentials;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(SetupError::NoCredentials)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn assume_role(

@@ -13,7 +13,7 @@
 
 use super::DestinationConfigs;
 use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::{ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
+use crate::audit::{Absence, ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
 use crate::ports::ObjectProbe;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::{RequestId, RequestIdExt};
@@ -273,7 +273,7 @@ impl S3Probe {
             match error.raw_response().map(|r| r.status().as_u16()) {
                 Some(404) => {
                     failure.kind = ProbeErrorKind::NoSuchBucket;
-                    failure.message = format!("the destination bucket {bucket} does not exist");
+                    failure.message = format!("the bucket {bucket} does not exist");
                 }
                 Some(403) => {
                     failure.message = format!(
@@ -366,6 +366,48 @@ impl ObjectProbe for S3Probe {
         self.tags(&self.source, bucket, key, version_id, None).await
     }
 
+    async fn explain_absence(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Absence {
+        let side = &self.source;
+        match self.confirm_bucket(side, bucket, None).await {
+            Err(error) if error.kind == ProbeErrorKind::NoSuchBucket => {
+                return Absence::NoSuchBucket
+            }
+            Err(error) => return Absence::Unknown(error.message),
+            Ok(()) => {}
+        }
+        if version_id.is_some() {
+            match self.head(side, bucket, key, None, None).await {
+                Probe::Found(facts) => {
+                    return Absence::NoSuchVersion {
+                        current: facts.version_id,
+                    }
+                }
+                Probe::DeleteMarker(marker) => return Absence::NoSuchVersion { current: marker },
+                _ => {}
+            }
+        }
+        // One listing of the key's "folder" (up to 1,000 keys) finds what the person meant.
+        let folder = key.rfind('/').map_or("", |slash| &key[..=slash]);
+        let listed = self
+            .in_bucket_region(side, bucket, |client| {
+                client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(folder)
+                    .send()
+            })
+            .await;
+        match listed {
+            Ok(output) => Absence::NoSuchKey {
+                near: crate::audit::near_keys(
+                    key,
+                    output.contents().iter().filter_map(|o| o.key()),
+                ),
+            },
+            Err(error) => Absence::Unknown(probe_error(&error, "ListObjectsV2").message),
+        }
+    }
+
     async fn replica_tags(
         &self,
         destination: &Destination,
@@ -408,6 +450,19 @@ impl S3Probe {
     }
 }
 
+/// A connection that was refused or a host that does not resolve: nothing listens there.
+fn refused(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "connection refused",
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
@@ -441,6 +496,9 @@ where
             }
         }
         _ if mentions_credentials(&message) => ProbeErrorKind::Credentials,
+        SdkError::DispatchFailure(failure) if failure.is_io() && refused(&message) => {
+            ProbeErrorKind::Unreachable
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ProbeErrorKind::Transient
         }

@@ -428,6 +428,7 @@ impl Context<'_> {
             current: None,
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage,
             now: self.now,
         };
@@ -451,6 +452,7 @@ impl Context<'_> {
             current: None,
             source_current: None,
             tags_in_sync: None,
+            absence: None,
             coverage: RuleCoverage::Unknown,
             now: self.now,
         };

@@ -2,7 +2,7 @@
 
 use s3_replication_auditor::alert::AlertMessage;
 use s3_replication_auditor::audit::rules::{Destination, ReplicationRule, ReplicationRules};
-use s3_replication_auditor::audit::{ObjectFacts, Probe, ProbeError, ReplicationStatus};
+use s3_replication_auditor::audit::{Absence, ObjectFacts, Probe, ProbeError, ReplicationStatus};
 use s3_replication_auditor::metrics::MetricDatum;
 use s3_replication_auditor::ports::{AlertPublisher, MetricsPublisher, ObjectProbe, PublishError};
 use std::collections::HashMap;
@@ -136,6 +136,15 @@ impl ObjectProbe for FakeS3 {
             .unwrap_or_default())
     }
 
+    async fn explain_absence(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _version_id: Option<&str>,
+    ) -> Absence {
+        Absence::NotExplained
+    }
+
     async fn replica_tags(
         &self,
         destination: &Destination,
@@ -225,6 +234,15 @@ impl ObjectProbe for EverythingReplicated {
         _version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
         Ok(Vec::new())
+    }
+
+    async fn explain_absence(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _version_id: Option<&str>,
+    ) -> Absence {
+        Absence::NotExplained
     }
 
     async fn replica_tags(
