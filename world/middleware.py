@@ -10,14 +10,21 @@
   403 AccessDenied; PutBucketPolicy refuses a malformed principal (400 MalformedPolicy).
 - Request faults (throttle, deny, unavailable) answer with the service's own error shape before
   moto sees the request.
-- GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter).
+- GetBucketReplication answers the configuration exactly as it was PUT (moto loses the Filter);
+  PutBucketReplication refuses `SseKmsEncryptedObjects` without `ReplicaKmsKeyID` as S3 does
+  (400 InvalidRequest).
+- SSE-C, which moto ignores (`sse_c.py`): SSE-C writes are remembered per version, reads without
+  the right customer key are refused, new buckets block SSE-C until PutBucketEncryption's
+  `BlockedEncryptionTypes` says NONE (and GetBucketEncryption shows the setting).
 - Every request is counted per service and operation (`GET /_world/stats`), so tests and
   benchmarks can count API calls at the server.
 - `/_world/...` is the control API (health, stats, faults, drain, replication status, the
   credentials sts:AssumeRole issued, bulk object creation for benchmarks, building the named
   extra scenarios with `POST /_world/scenario/<name>`, S3 Inventory reports with
-  `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P[&versions=all|current&fields=…&now=EPOCH]`, the alarm board and Embedded Metric Format
-  ingestion — see `alarms.py`).
+  `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P[&versions=all|current&fields=…&now=EPOCH]`,
+  S3 Lifecycle expiration of a current version with `POST /_world/lifecycle-expire?bucket=B&key=K`
+  (a delete marker S3 never replicates; answers {"version_id": …}), the alarm board and Embedded
+  Metric Format ingestion — see `alarms.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import json
 import re
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -34,10 +42,10 @@ from werkzeug.wsgi import get_input_stream
 
 from xml.sax.saxutils import escape
 
-from . import cloudwatch_cbor, sigv4
+from . import cloudwatch_cbor, sigv4, sse_c
 from .accounts import ACCOUNT_BY_ACCESS_KEY, REGION, SOURCE
 from .alarms import AlarmEvaluator, ingest_emf
-from .engine import ReplicationEngine
+from .engine import ReplicationEngine, _find_bucket, _find_version, parse_replication_configuration
 from .faults import FaultError, Faults
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
@@ -311,6 +319,50 @@ def _set_bucket_owner_enforced(bucket: str | None) -> None:
         found.ownership_rule = "BucketOwnerEnforced"
 
 
+def _replication_problem(body: bytes) -> str | None:
+    """Why S3 refuses this PutBucketReplication body (None: unparseable bodies are moto's)."""
+    try:
+        return parse_replication_configuration(body).problem()
+    except ET.ParseError:
+        return None
+
+
+def _current_version(bucket_name: str | None, key_name: str | None, version_id: str | None):
+    """The object version a GET/HEAD/copy names (None: let moto answer 404/405)."""
+    from moto.s3.models import FakeKey
+
+    _, bucket = _find_bucket(bucket_name or "")
+    if bucket is None or key_name is None:
+        return None
+    if version_id:
+        return _find_version(bucket, key_name, version_id)
+    current = bucket.keys.get(key_name)
+    return current if isinstance(current, FakeKey) else None
+
+
+def sse_c_refusal(environ, operation: str, bucket: str | None, key: str | None) -> tuple[sse_c.Refusal | None, str | None]:
+    """(why S3 refuses this request for SSE-C reasons, the customer key MD5 it writes with)."""
+    if operation not in sse_c.WRITES + sse_c.READS:
+        return None, None
+    requested, refusal = sse_c.requested_key_md5(environ)
+    if refusal:
+        return refusal, None
+    if operation in sse_c.READS:
+        version_id = (parse_qs(environ.get("QUERY_STRING", "")).get("versionId") or [None])[0]
+        version = _current_version(bucket, key, version_id)
+        return (sse_c.read_refusal(sse_c.stored_key_md5(version), requested) if version else None), None
+    target = _find_bucket(bucket or "")[1]
+    if requested and target is not None and not sse_c.allowed_in(target):
+        return sse_c.ACCESS_DENIED, None  # SSE-C blocked in this bucket (the 2026 default)
+    if operation == "CopyObject":
+        source = _current_version(*sse_c.copy_source(environ))
+        source_key, refusal = sse_c.copy_source_key_md5(environ)
+        if refusal or source is None:
+            return refusal, requested
+        return sse_c.read_refusal(sse_c.stored_key_md5(source), source_key), requested
+    return None, requested
+
+
 class WorldMiddleware:
     def __init__(self, app, engine: ReplicationEngine, faults: Faults, scenario: dict | None = None):
         self.app = app
@@ -376,13 +428,24 @@ class WorldMiddleware:
                 stored = self.engine.configuration_xml(bucket)
                 if stored is not None:
                     return _respond(start_response, "200 OK", stored, "application/xml")
-            if operation == "PutBucketReplication":
+            if operation in ("PutBucketReplication", "PutBucketEncryption"):
                 body = _buffer_body(environ)
+            problem = _replication_problem(body) if operation == "PutBucketReplication" else None
+            if problem:
+                return service_error(start_response, environ, "s3", "400 Bad Request", "InvalidRequest", problem)
+            refusal, sse_c_key_md5 = sse_c_refusal(environ, operation, bucket, key)
+            if refusal:
+                return service_error(start_response, environ, "s3", refusal.status, refusal.code, refusal.message)
+            self.engine.request_started(operation, sse_c_key_md5)
 
         status: list[str] = []
 
         if service == "s3" and operation in _S3_ROOTS:
             return self._renamed_root(environ, start_response, *_S3_ROOTS[operation])
+        if service == "s3" and operation == "GetBucketEncryption":
+            # moto drops BlockedEncryptionTypes; S3 shows the bucket's.
+            found = _find_bucket(bucket or "")[1]
+            return self._rewritten(environ, start_response, lambda answer: sse_c.with_blocked_types(answer, found))
 
         def capture(status_line, headers, exc_info=None):
             status.append(status_line)
@@ -405,20 +468,29 @@ class WorldMiddleware:
             self.engine.put_configuration(bucket, body)
         elif succeeded and operation == "DeleteBucketReplication":
             self.engine.delete_configuration(bucket)
+        elif succeeded and operation in ("PutBucketEncryption", "DeleteBucketEncryption"):
+            sse_c.note_bucket_encryption(_find_bucket(bucket or "")[1], body if operation == "PutBucketEncryption" else None)
         return result
 
     def _renamed_root(self, environ, start_response, wrong: bytes, right: bytes):
         """Runs moto, then answers with S3's root element name (see `_S3_ROOTS`)."""
+        return self._rewritten(environ, start_response, lambda body: _rename_root(body, wrong, right))
+
+    def _rewritten(self, environ, start_response, rewrite):
+        """Runs moto, then answers with `rewrite(body)` when moto succeeded."""
         captured: list = []
 
         def hold(status_line, headers, exc_info=None):
             captured.append((status_line, headers))
             return lambda data: None
 
-        body = b"".join(self.app(environ, hold))
+        try:
+            body = b"".join(self.app(environ, hold))
+        finally:
+            self.engine.request_finished()
         status_line, headers = captured[0]
         if status_line.startswith("2"):
-            body = _rename_root(body, wrong, right)
+            body = rewrite(body)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
         start_response(status_line, headers)
@@ -559,6 +631,16 @@ class WorldMiddleware:
             finally:
                 self.engine.request_finished()
             return _json(start_response, written)
+        if path == "/_world/lifecycle-expire" and method == "POST":
+            if "bucket" not in query or "key" not in query:
+                return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")
+            try:
+                expired = self.engine.lifecycle_expire(query["bucket"], query["key"])
+            finally:
+                self.engine.request_finished()
+            if "error" in expired:
+                return _json(start_response, {"error": expired["error"]}, expired["status"])
+            return _json(start_response, expired)
         if path == "/_world/replication":
             if "bucket" not in query or "key" not in query:
                 return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")

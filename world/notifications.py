@@ -8,11 +8,18 @@ delivers events moto itself never sends (`s3:ObjectRemoved:DeleteMarkerCreated`,
 `s3:ObjectCreated:*` of a replica written by the engine), and `send_replication_event` delivers
 `s3:Replication:*` events with `replicationEventData`, as S3 does when replication metrics are
 enabled. A delete marker's event has no `size` or `eTag` (it has no content), as in S3's.
+
+moto also sends `s3:ObjectTagging:Put` whenever it stores a PUT's tags (even none); S3 sends the
+tagging events for PutObjectTagging and DeleteObjectTagging (user guide, "Event notification
+types and destinations": "when a tag is PUT on an object or an existing tag is updated"), so the
+engine runs moto's write-path tagging inside `quiet()`, which drops moto's own events.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 import uuid
 from urllib.parse import quote_plus
 
@@ -21,11 +28,20 @@ from moto.s3 import notifications as moto_notifications
 from moto.s3.models import FakeKey
 
 _SEQUENCER = itertools.count(0x617F08299329D189)
+_QUIET = threading.local()
+
+# eventVersion per event family (user guide, "Event message structure": 2.1 for most events, 2.2
+# for replication events, 2.3 for S3 Lifecycle, object ACL and object tagging events).
+_EVENT_VERSIONS = {"s3:Replication": "2.2", "s3:LifecycleExpiration": "2.3", "s3:ObjectAcl": "2.3", "s3:ObjectTagging": "2.3"}
+
+
+def _event_version(event_name: str) -> str:
+    return _EVENT_VERSIONS.get(":".join(event_name.split(":")[:2]), "2.1")
 
 
 def s3_event(event_name: str, bucket, key, notification_id: str, extra: dict | None = None) -> dict:
     record = {
-        "eventVersion": "2.1" if not event_name.startswith("s3:Replication") else "2.2",
+        "eventVersion": _event_version(event_name),
         "eventSource": "aws:s3",
         "awsRegion": bucket.region_name,
         "eventTime": iso_8601_datetime_with_milliseconds(),
@@ -64,6 +80,24 @@ def install() -> None:
         return s3_event(event_name, bucket, key, notification_id)
 
     moto_notifications._get_s3_event = get_s3_event
+    original_send = moto_notifications.send_event
+
+    def send_unless_quiet(account_id, event_name, bucket, key):
+        if not getattr(_QUIET, "on", False):
+            original_send(account_id, event_name, bucket, key)
+
+    moto_notifications.send_event = send_unless_quiet
+
+
+@contextlib.contextmanager
+def quiet():
+    """Drops the events moto itself sends on this thread meanwhile (ours still go out)."""
+    before = getattr(_QUIET, "on", False)
+    _QUIET.on = True
+    try:
+        yield
+    finally:
+        _QUIET.on = before
 
 
 def send_event(account_id: str, event_name: str, bucket, key, extra: dict | None = None) -> None:

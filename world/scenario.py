@@ -14,7 +14,8 @@ infra/auditor.yaml, one auditor stack per source bucket, read from the template 
 
 Named extra scenarios (`build(name, url)`, or `POST /_world/scenario/<name>` on a running world)
 add what real setups have — tag filters, tag routing, several destination accounts, delete-marker
-replication, two-way replication — notifying the same auditor event queue; see EXTRA_SCENARIOS.
+replication, two-way replication, SSE-KMS opt-in, tag replication without s3:ReplicateTags, V1
+rules — notifying the same auditor event queue; see EXTRA_SCENARIOS.
 """
 
 from __future__ import annotations
@@ -234,7 +235,16 @@ def build_classic(url: str) -> dict:
 
 # --- named extra scenarios ---------------------------------------------------------------------
 
-EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:Replication:OperationFailedReplication"]
+EVENTS = [
+    "s3:ObjectCreated:*",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:Replication:OperationFailedReplication",
+    # Metadata changes after replication, and S3 Lifecycle's own delete markers (which S3 never
+    # replicates): moto accepts all three in a notification configuration.
+    "s3:ObjectTagging:*",
+    "s3:ObjectAcl:Put",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
+]
 
 
 def _ignore_exists(call, *args, **kwargs):
@@ -467,6 +477,103 @@ def build_two_way(url: str) -> dict:
     }
 
 
+def build_encryption(url: str) -> dict:
+    """acme-kms (A) -> acme-kms-replica (B), rule "all-objects" without SourceSelectionCriteria:
+    SSE-KMS and DSSE-KMS objects are not replicated there (no replication status), SSE-S3 ones
+    are; acme-kms-ok (A) -> acme-kms-ok-replica (B), rule "kms-objects" with
+    SseKmsEncryptedObjects Enabled and ReplicaKmsKeyID a KMS key of account B: replicated, the
+    replicas under that key (user guide, "Replicating encrypted objects")."""
+    common = _ensure_common(url)
+    pairs = {"acme-kms": ("acme-kms-replica", "all-objects"), "acme-kms-ok": ("acme-kms-ok-replica", "kms-objects")}
+    for source, (destination, _) in pairs.items():
+        _versioned_bucket(url, SOURCE, source)
+        _versioned_bucket(url, DESTINATION, destination)
+        client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, ALL_REPLICATION_ACTIONS))
+    key = client("kms", url, DESTINATION).create_key(Description="acme-kms-ok-replica: replicas of SSE-KMS objects")
+    replica_key_arn = key["KeyMetadata"]["Arn"]
+    for source, (destination, rule_id) in pairs.items():
+        rule = _rule(rule_id, 1, destination, DESTINATION, {"Prefix": ""}, False)
+        if source == "acme-kms-ok":
+            rule["SourceSelectionCriteria"] = {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+            rule["Destination"]["EncryptionConfiguration"] = {"ReplicaKmsKeyID": replica_key_arn}
+        client("s3", url, SOURCE).put_bucket_replication(
+            Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": [rule]}
+        )
+        _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "encryption",
+        "pairs": {
+            "acme-kms": {"destination": "acme-kms-replica", "account": DESTINATION.account_id, "rule_id": "all-objects", "sse_kms_objects": False},
+            "acme-kms-ok": {
+                "destination": "acme-kms-ok-replica",
+                "account": DESTINATION.account_id,
+                "rule_id": "kms-objects",
+                "sse_kms_objects": True,
+                "replica_kms_key_id": replica_key_arn,
+            },
+        },
+        "expected": {
+            "acme-kms": "SSE-KMS and DSSE-KMS objects not replicated (no replication status); others replicated",
+            "acme-kms-ok": "SSE-KMS and DSSE-KMS objects replicated, the replicas under replica_kms_key_id",
+        },
+        **common,
+    }
+
+
+def build_metadata(url: str) -> dict:
+    """acme-meta (A) -> acme-meta-replica (B), rule "meta-all", whose destination policy grants
+    s3:ReplicateObject and s3:ReplicateDelete but not s3:ReplicateTags: objects replicate (with
+    the tags they were written with), a tag change afterwards fails with DstPutTaggingNotPermitted
+    and the replica keeps its old tags."""
+    common = _ensure_common(url)
+    source, destination = "acme-meta", "acme-meta-replica"
+    actions = ["s3:ReplicateObject", "s3:ReplicateDelete"]
+    _versioned_bucket(url, SOURCE, source)
+    _versioned_bucket(url, DESTINATION, destination)
+    client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, actions))
+    rule = _rule("meta-all", 1, destination, DESTINATION, {"Prefix": ""}, False)
+    client("s3", url, SOURCE).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": [rule]}
+    )
+    _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "metadata",
+        "source": source,
+        "destinations": {destination: {"account": DESTINATION.account_id, "rule_id": "meta-all", "policy_actions": actions}},
+        "expected": {"objects": "replicated", "tag changes after replication": "DstPutTaggingNotPermitted"},
+        **common,
+    }
+
+
+def build_v1_rules(url: str) -> dict:
+    """acme-v1 (A) -> acme-v1-replica (B): a V1 rule "v1-everything" (rule-level Prefix "", no
+    Filter, no Priority, no DeleteMarkerReplication), every replication action granted. S3
+    replicates delete markers from user deletes under V1 rules ("Replication configuration file
+    elements", Backward compatibility considerations)."""
+    common = _ensure_common(url)
+    source, destination = "acme-v1", "acme-v1-replica"
+    _versioned_bucket(url, SOURCE, source)
+    _versioned_bucket(url, DESTINATION, destination)
+    client("s3", url, DESTINATION).put_bucket_policy(Bucket=destination, Policy=_policy(destination, A_ROOT, ALL_REPLICATION_ACTIONS))
+    rule = {
+        "ID": "v1-everything",
+        "Status": "Enabled",
+        "Prefix": "",
+        "Destination": {"Bucket": f"arn:aws:s3:::{destination}", "Account": DESTINATION.account_id},
+    }
+    client("s3", url, SOURCE).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": common["replication_role_arn"], "Rules": [rule]}
+    )
+    _notify(url, SOURCE, source, common["event_queue_arn"])
+    return {
+        "scenario": "v1-rules",
+        "source": source,
+        "destinations": {destination: {"account": DESTINATION.account_id, "rule_id": "v1-everything", "version": "V1"}},
+        "expected": {"objects": "replicated", "delete markers": "replicated (V1 rules replicate user delete markers)"},
+        **common,
+    }
+
+
 def create_replication_role_in(url: str, account: Account, role_name: str = REPLICATION_ROLE) -> str:
     """The replication role of `account` (the how-to's step 3, in any account)."""
     iam = client("iam", url, account)
@@ -480,6 +587,9 @@ EXTRA_SCENARIOS = {
     "multi-destination": build_multi_destination,
     "delete-markers": build_delete_markers,
     "two-way": build_two_way,
+    "encryption": build_encryption,
+    "metadata": build_metadata,
+    "v1-rules": build_v1_rules,
 }
 
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help="build a scenario before READY: classic (the demo's bucket pairs and their alarms from "
         "infra/auditor.yaml) or a named extra one (tag-filter, tag-routing, multi-destination, "
-        "delete-markers, two-way); repeatable",
+        "delete-markers, two-way, encryption, metadata, v1-rules); repeatable",
     )
     parser.add_argument(
         "--alarm-interval", type=float, default=60.0,

@@ -55,6 +55,21 @@ def world():
     assert running.stop() == 0
 
 
+@pytest.fixture(scope="session")
+def extras(world):
+    """Every named extra scenario, built once through the control endpoint (shared by every
+    test module of the session)."""
+    from world import scenario
+
+    built = dict(world.control("/_world/scenario").get("extras", {}))
+    for name in scenario.EXTRA_SCENARIOS:
+        if name not in built:
+            built[name] = world.control(f"/_world/scenario/{name}", "POST")
+    for name, answer in built.items():
+        assert "error" not in answer, (name, answer)
+    return built
+
+
 @pytest.fixture
 def pending_window(world):
     """Every write stays PENDING for 4 s before it is replicated (a `delay` fault): a test that

@@ -32,15 +32,6 @@ def client(world, service, account=SOURCE, secret=None, **credentials):
     )
 
 
-@pytest.fixture(scope="session")
-def extras(world):
-    """Every named extra scenario, built once through the control endpoint."""
-    built = {name: world.control(f"/_world/scenario/{name}", "POST") for name in scenario.EXTRA_SCENARIOS}
-    for name, answer in built.items():
-        assert "error" not in answer, (name, answer)
-    return built
-
-
 def events(world, bucket, key=None):
     records = [r for body in _drain_queue(world, scenario.EVENT_QUEUE) for r in body.get("Records", [])]
     return [
