@@ -255,7 +255,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         (Output::Json, None) => println!("{}", serde_json::to_string_pretty(&report)?),
         (Output::Table, _) => print!("{}", report.to_table()),
     }
-    if let Some(finding) = not_found {
+    // A manual payload naming what is not there is a wrong input; a Batch Operations task
+    // naming it is the job's answer (PermanentFailure), not the command line's.
+    if let (Some(finding), None) = (not_found, &report.batch_operations) {
         eprintln!("replication-auditor: {}", finding.detail.reason);
         return Ok(ExitCode::from(2));
     }

@@ -111,7 +111,8 @@ async fn both_schemas_answer_one_result_per_task_with_the_verdict() {
                     "monthly report November.pdf",
                     None,
                 ),
-                // Deleted from the source before the job ran (or never there).
+                // Deleted from the source before the job ran (or never there): not found, and
+                // no retry finds it.
                 task(schema, "t-gone", HEALTHY_SOURCE, "gone.txt", None),
                 json!({"taskId": "t-bad", "s3Key": "%zz", "s3Bucket": HEALTHY_SOURCE}),
             ],
@@ -124,7 +125,7 @@ async fn both_schemas_answer_one_result_per_task_with_the_verdict() {
             [
                 result("t-shot", "Succeeded", "replicated"),
                 result("t-report", "PermanentFailure", "failed"),
-                result("t-gone", "Succeeded", "source_gone"),
+                result("t-gone", "PermanentFailure", "not_found"),
                 result("t-bad", "PermanentFailure", "rejected"),
             ],
             "schema {schema}: {response:#}"

@@ -13,7 +13,7 @@ use super::{assume_role, uses_custom_endpoint};
 use crate::config::Config;
 use crate::doctor::live::{
     arn_account, DestinationFacts, Encryption, Existence, LifecycleTransition, LiveFacts,
-    MissingKeyHead, Notifications, RoleFacts, SourceFacts, Versioning,
+    MissingKeyHead, Notifications, RoleFacts, SourceExistence, SourceFacts, Versioning,
 };
 use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
@@ -231,7 +231,25 @@ impl Reader {
     async fn read_source(&self, bucket: &str, problems: &mut Vec<String>) -> SourceFacts {
         let me = "the caller (account A)";
         let on = format!("arn:aws:s3:::{bucket}");
+        let existence = self.source_existence(bucket).await;
+        if matches!(
+            existence,
+            SourceExistence::Missing | SourceExistence::OtherRegion { .. }
+        ) {
+            return SourceFacts {
+                bucket: bucket.to_string(),
+                existence,
+                versioning: None,
+                replication: None,
+                replication_read: false,
+                encryption: None,
+                lifecycle: None,
+                notifications: None,
+                missing_key_head: None,
+            };
+        }
         let versioning = bucket_versioning(&self.source, bucket, &on, me, problems).await;
+        let mut replication_read = true;
         let replication = match self
             .source
             .get_bucket_replication()
@@ -245,6 +263,7 @@ impl Reader {
             Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => None,
             Err(e) => {
                 problems.push(problem(&e, "s3:GetReplicationConfiguration", &on, me));
+                replication_read = false;
                 None
             }
         };
@@ -325,12 +344,44 @@ impl Reader {
         let missing_key_head = Some(missing_key_head(&self.source, bucket).await);
         SourceFacts {
             bucket: bucket.to_string(),
+            existence,
             versioning,
             replication,
+            replication_read,
             encryption,
             lifecycle,
             notifications,
             missing_key_head,
+        }
+    }
+
+    /// HeadBucket of the source: missing (404), in another region (`x-amz-bucket-region`
+    /// on a 301/400), or readable as far as doctor can tell.
+    async fn source_existence(&self, bucket: &str) -> SourceExistence {
+        match self.source.head_bucket().bucket(bucket).send().await {
+            Ok(_) => SourceExistence::Exists,
+            Err(e) => {
+                let raw = e.raw_response();
+                let region = raw
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .map(str::to_string);
+                let configured = self
+                    .source
+                    .config()
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                match (status_of(&e), region) {
+                    (Some(404), _) => SourceExistence::Missing,
+                    (Some(301 | 400), Some(bucket_region)) if bucket_region != configured => {
+                        SourceExistence::OtherRegion {
+                            bucket_region,
+                            configured,
+                        }
+                    }
+                    _ => SourceExistence::Unknown(DisplayErrorContext(&e).to_string()),
+                }
+            }
         }
     }
 

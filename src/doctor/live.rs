@@ -4,6 +4,7 @@
 //!
 //! | check | FAIL when | WARN when |
 //! | --- | --- | --- |
+//! | `source.exists` | the source bucket does not exist, or is in another region (nothing else is judged) | — |
 //! | `source.versioning` | versioning is not Enabled on the source | — |
 //! | `replication.configuration` | the source has no replication configuration | — |
 //! | `replication.rule-status` | no rule is Enabled (nothing replicates) | a rule is Disabled (replicates nothing) |
@@ -28,6 +29,20 @@ use super::checks::{destination_policy_checks, role_policy_checks, trust_policy_
 use super::policy::{evaluate, Context, Decision, Policy, Request};
 use super::{Check, Report};
 use crate::audit::rules::{ReplicationRule as Rule, ReplicationRules as Replication};
+
+/// The source bucket, as HeadBucket with the caller's credentials and region sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceExistence {
+    Exists,
+    Missing,
+    /// The bucket lives in another region than the one configured (`x-amz-bucket-region`).
+    OtherRegion {
+        bucket_region: String,
+        configured: String,
+    },
+    /// 403 or another answer: reading goes on, and each refused read is named.
+    Unknown(String),
+}
 
 /// A bucket's versioning state (`None` where it holds one: could not be read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +109,15 @@ pub struct Notifications {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFacts {
     pub bucket: String,
+    /// What HeadBucket answered: a bucket that is missing, or in another region, is said so
+    /// and nothing else is judged (a missing configuration would be a lie).
+    pub existence: SourceExistence,
     /// None: could not be read (an access problem says why).
     pub versioning: Option<Versioning>,
     pub replication: Option<Replication>,
+    /// Whether GetBucketReplication answered (with a configuration or with "none"): only
+    /// then does `replication: None` mean "no configuration".
+    pub replication_read: bool,
     pub encryption: Option<Encryption>,
     /// The enabled lifecycle transitions (None: could not be read; empty: none).
     pub lifecycle: Option<Vec<LifecycleTransition>>,
@@ -149,9 +170,38 @@ pub fn arn_account(arn: &str) -> Option<&str> {
 pub fn judge(facts: &LiveFacts) -> Report {
     let source = &facts.source;
     let src = source.bucket.as_str();
+    match &source.existence {
+        SourceExistence::Missing => {
+            return Report {
+                checks: vec![Check::fail("source.exists", src, "no such bucket: the source bucket does not exist (or not for these credentials' partition)")
+                    .with_fix("check --source-bucket (bucket names are exact: lowercase, no s3:// prefix)")],
+                access_problems: facts.access_problems.clone(),
+            }
+        }
+        SourceExistence::OtherRegion { bucket_region, configured } => {
+            return Report {
+                checks: vec![Check::fail(
+                    "source.exists",
+                    src,
+                    format!("the bucket is in region {bucket_region}, and doctor reads {configured}"),
+                )
+                .with_fix(format!("run with AWS_REGION={bucket_region}"))],
+                access_problems: facts.access_problems.clone(),
+            }
+        }
+        SourceExistence::Exists | SourceExistence::Unknown(_) => {}
+    }
     let mut checks: Vec<Check> = versioning("source.versioning", src, source.versioning)
         .into_iter()
         .collect();
+    if source.replication.is_none() && !source.replication_read {
+        // The access problem names the refused read; nothing is said of a configuration that
+        // was not read (a fix that writes one could overwrite it).
+        return Report {
+            checks,
+            access_problems: facts.access_problems.clone(),
+        };
+    }
     let Some(replication) = &source.replication else {
         checks.push(
             Check::fail(
@@ -668,11 +718,13 @@ mod tests {
         LiveFacts {
             source: SourceFacts {
                 bucket: "src".into(),
+                existence: SourceExistence::Exists,
                 versioning: Some(Versioning::Enabled),
                 replication: Some(Replication {
                     role_arn: "arn:aws:iam::111111111111:role/replication".into(),
                     rules,
                 }),
+                replication_read: true,
                 encryption: None,
                 lifecycle: Some(Vec::new()),
                 notifications: Some(Notifications {

@@ -146,8 +146,11 @@ for name in ["ObjectCreated:Put", "s3:ObjectCreated:Copy", "ObjectCreated:Comple
     case(f"event-created-{name.split(':')[-1].lower()}{'-prefixed' if name.startswith('s3:') else ''}", s3(record(name=name)), ok(audit=1))
 for name in ["ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated", "ObjectRestore:Post", "ObjectRestore:Completed",
              "ObjectRestore:Delete", "LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated", "LifecycleTransition",
-             "IntelligentTiering", "ObjectTagging:Put", "ObjectTagging:Delete", "ObjectAcl:Put", "ReducedRedundancyLostObject"]:
+             "IntelligentTiering", "ReducedRedundancyLostObject"]:
     case(f"event-skipped-{name.replace(':', '-').lower()}", s3(record(name=name)), ok(skip=1))
+# Tag and ACL changes replicate after the object: audited (the tag sets compared).
+for name in ["ObjectTagging:Put", "ObjectTagging:Delete", "ObjectAcl:Put"]:
+    case(f"event-metadata-{name.replace(':', '-').lower()}", s3(record(name=name)), ok(audit=1))
 for kind in ["OperationFailedReplication", "OperationMissedThreshold", "OperationReplicatedAfterThreshold", "OperationNotTracked"]:
     case(f"event-replication-{kind.lower()}", s3(record(name=f"Replication:{kind}", replicationEventData={"failureReason": "DstBucketNotFound"})), ok(audit=1))
 case("event-replication-no-data", s3(record(name="Replication:OperationFailedReplication")), ok(audit=1))
@@ -214,7 +217,7 @@ case("sns-with-s3", sns(s3(record())), ok(audit=1))
 case("sns-not-json", sns("plain text"), ok(reject=1))
 case("eventbridge-other-source", eventbridge(source="aws.ec2"), ok(reject=1))
 case("eventbridge-object-deleted", eventbridge(detail_type="Object Deleted"), ok(skip=1))
-case("eventbridge-tags-added", eventbridge(detail_type="Object Tags Added"), ok(skip=1))
+case("eventbridge-tags-added", eventbridge(detail_type="Object Tags Added"), ok(audit=1))
 case("s3-test-event-top-level", {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "acme-screenshots"}, ok(skip=1))
 case("s3-duplicate-records", s3(record(), record()), ok(audit=1))
 case("s3-mixed-valid-invalid", s3(record(key="ok"), 5, record(s3=DELETE), record(name="ObjectRemoved:Delete")), ok(audit=1, skip=1, reject=2))
