@@ -198,9 +198,11 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config::from_env()?;
     if let Some(left) = deadline.map(|d| d.saturating_duration_since(Instant::now())) {
         if left <= config.deadline_margin {
-            bail!(
-                "--deadline-ms {} leaves nothing to audit: the handler stops {} ms before the deadline (AUDITOR_DEADLINE_MARGIN_MS) to answer in time; give more than that",
+            // What a Lambda invocation this close to its deadline does, said out loud.
+            eprintln!(
+                "replication-auditor: --deadline-ms {} is within the handler's margin of {} ms (AUDITOR_DEADLINE_MARGIN_MS): nothing is audited and every item is handed back, as a Lambda invocation this close to its deadline would; give more than {} ms to audit",
                 left.as_millis(),
+                config.deadline_margin.as_millis(),
                 config.deadline_margin.as_millis()
             );
         }
@@ -266,17 +268,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `doctor`: offline on documents, or live against both accounts.
 async fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    for (flag, bucket) in [
-        ("--source-bucket", Some(&args.source_bucket)),
-        ("--destination-bucket", args.destination_bucket.as_ref()),
-    ] {
-        if let Some(bucket) = bucket.filter(|b| !crate::config::is_bucket_name(b)) {
-            bail!("{flag} {bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')");
-        }
-    }
     let report = if args.offline {
         crate::doctor::offline::offline(&offline_input(&args)?)
     } else {
+        if let Some(problem) = bucket_name_problem("--source-bucket", &args.source_bucket) {
+            bail!("{problem}");
+        }
         let mut config = Config::from_env()?;
         if let Some(role) = &args.destination_role {
             if !crate::config::is_role_arn(role) {
@@ -427,6 +424,10 @@ fn offline_input(args: &DoctorArgs) -> anyhow::Result<crate::doctor::offline::Of
     if args.bucket_policy.is_none() {
         problems.push("--bucket-policy FILE is required with --offline".into());
     }
+    problems.extend(bucket_name_problem("--source-bucket", &args.source_bucket));
+    if let Some(bucket) = &args.destination_bucket {
+        problems.extend(bucket_name_problem("--destination-bucket", bucket));
+    }
     if problems.is_empty() {
         problems.extend(crate::doctor::offline::validate_names(&pair));
     }
@@ -451,6 +452,12 @@ fn offline_input(args: &DoctorArgs) -> anyhow::Result<crate::doctor::offline::Of
         bucket_policy: bucket_policy.unwrap_or_default(),
         role_policy,
         trust_policy,
+    })
+}
+
+fn bucket_name_problem(flag: &str, bucket: &str) -> Option<String> {
+    (!crate::config::is_bucket_name(bucket)).then(|| {
+        format!("{flag} {bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')")
     })
 }
 

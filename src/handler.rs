@@ -412,6 +412,23 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             .await;
         // A version someone named that is not there is "not found" (and which part), not
         // "deleted since": only an S3 event says the version existed.
+        // S3 answers a HEAD with a malformed version id 400, as it answers an SSE-C object
+        // without its key: for a person's `check`, a current version readable without a key
+        // says it was the version id.
+        let malformed_version = self.config.explain_absence
+            && object.version_id.is_some()
+            && matches!(&source, Probe::Failed(e) if e.kind == ProbeErrorKind::BadRequest)
+            && matches!(
+                self.probe
+                    .head_source(&object.bucket, &object.key, None)
+                    .await,
+                Probe::Found(_) | Probe::DeleteMarker(_)
+            );
+        let source = if malformed_version {
+            Probe::NotFound
+        } else {
+            source
+        };
         if object.origin == Origin::Manual && source == Probe::NotFound && object.events.is_empty()
         {
             let absence = if self.config.explain_absence {

@@ -580,16 +580,23 @@ async fn a_rule_naming_a_role_that_does_not_exist_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_disabled_rule_is_a_warning() {
+async fn the_only_rule_disabled_fails_nothing_replicates_and_names_the_rule() {
     let world = World::start();
     let mut pair = HandMade::right("doctor-disabled");
     pair.rule_enabled = false;
     pair.build(&world).await;
     let doctor = Doctor::run(&world, "doctor-disabled");
     let (status, found, _) = doctor.line("replication.rule-status");
-    assert_eq!(status, "WARN", "{}", doctor.table);
-    assert!(found.contains("Disabled"), "{found}");
-    assert_eq!(doctor.code, 0);
+    assert_eq!(status, "FAIL", "{}", doctor.table);
+    assert!(found.contains("nothing is replicated"), "{found}");
+    assert!(
+        doctor
+            .table
+            .contains("Disabled: objects it covers are not replicated"),
+        "{}",
+        doctor.table
+    );
+    assert_eq!(doctor.code, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -70,6 +70,12 @@ pub enum SetupError {
     NoRegion,
     #[error("no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run with -v for what each provider of the chain answered)")]
     NoCredentials(#[source] aws_credential_types::provider::error::CredentialsError),
+    #[error("nothing answers at {url} (AWS_ENDPOINT_URL): start the service there, or unset AWS_ENDPOINT_URL to use AWS itself")]
+    EndpointUnreachable {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AwsClients {
@@ -142,10 +148,32 @@ impl AwsClients {
     }
 }
 
-/// Whether the SDK environment has a region and credentials that resolve.
+/// Whether the SDK environment has a region and credentials that resolve, and whether
+/// something listens at a configured endpoint (`AWS_ENDPOINT_URL`; AWS's own endpoints are not
+/// probed).
 pub async fn check_setup(base: &SdkConfig) -> Result<(), SetupError> {
     if base.region().is_none() {
         return Err(SetupError::NoRegion);
+    }
+    if let Some(url) = base.endpoint_url() {
+        if let Some(address) = endpoint_address(url) {
+            let connect = tokio::net::TcpStream::connect(address.clone());
+            let answer = tokio::time::timeout(CONNECT_TIMEOUT, connect).await;
+            let failure = match answer {
+                Ok(Ok(_)) => None,
+                Ok(Err(error)) => Some(error),
+                Err(_) => Some(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer from {address} within {CONNECT_TIMEOUT:?}"),
+                )),
+            };
+            if let Some(source) = failure {
+                return Err(SetupError::EndpointUnreachable {
+                    url: url.to_string(),
+                    source,
+                });
+            }
+        }
     }
     if let Some(provider) = base.credentials_provider() {
         use aws_credential_types::provider::ProvideCredentials;
@@ -155,6 +183,24 @@ pub async fn check_setup(base: &SdkConfig) -> Result<(), SetupError> {
             .map_err(SetupError::NoCredentials)?;
     }
     Ok(())
+}
+
+/// `http://host:port/...` → `host:port` (the scheme's port when none is given).
+fn endpoint_address(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?.rsplit('@').next()?;
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        && !authority.ends_with(']');
+    Some(match (has_port, scheme) {
+        (true, _) => authority.to_string(),
+        (false, "http") => format!("{authority}:80"),
+        (false, _) => format!("{authority}:443"),
+    })
 }
 
 pub(crate) async fn assume_role(
@@ -214,6 +260,23 @@ pub fn live_auditor(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_become_addresses_to_connect_to() {
+        assert_eq!(
+            endpoint_address("http://127.0.0.1:4566").as_deref(),
+            Some("127.0.0.1:4566")
+        );
+        assert_eq!(
+            endpoint_address("https://s3.example.com/base").as_deref(),
+            Some("s3.example.com:443")
+        );
+        assert_eq!(
+            endpoint_address("http://localhost").as_deref(),
+            Some("localhost:80")
+        );
+        assert_eq!(endpoint_address("nonsense"), None);
+    }
 
     #[test]
     fn role_arns_name_their_account() {

@@ -70,6 +70,16 @@ impl Manifest {
                 reason: e.to_string(),
             })?;
         manifest.format(path)?;
+        // Ages count to when S3 took the report: without a time, every age would be a guess.
+        if manifest.created().is_none() {
+            return Err(InventoryError::Manifest {
+                path: path.to_string(),
+                reason: format!(
+                    "creationTimestamp {:?} is not a time (S3 writes epoch milliseconds, e.g. \"1733270400000\")",
+                    manifest.creation_timestamp.as_deref().unwrap_or("(absent)")
+                ),
+            });
+        }
         Ok(manifest)
     }
 

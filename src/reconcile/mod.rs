@@ -157,12 +157,33 @@ impl Inventory {
                 InventoryError::Row {
                     path: name(),
                     line: number,
-                    reason,
+                    reason: match number == 1 && self.is_header(&line) {
+                        // S3 Inventory CSV files have no header row ("Configuring Amazon S3
+                        // Inventory": the columns are in manifest.json's fileSchema).
+                        true => format!("the file starts with a header row ({}): S3 Inventory CSV files have none — was it edited or written by another tool? Remove the header, or use the report S3 wrote", String::from_utf8_lossy(&line)),
+                        false => reason,
+                    },
                 }
             })?;
             each(&row)?;
         }
         Ok(())
+    }
+
+    /// Whether a CSV line names the columns of `fileSchema` (a header row).
+    fn is_header(&self, line: &[u8]) -> bool {
+        let names = self.manifest.column_names(&self.origin).unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let fields: Vec<&str> = line
+            .split(',')
+            .map(|f| f.trim().trim_matches('"'))
+            .collect();
+        !names.is_empty()
+            && fields.len() == names.len()
+            && fields
+                .iter()
+                .zip(&names)
+                .all(|(field, name)| field.eq_ignore_ascii_case(name))
     }
 
     /// Every row of every data file, read by `workers` threads (a file each at a time) into
@@ -353,6 +374,8 @@ struct Context<'a> {
 #[derive(Default)]
 struct Tally {
     counts: BTreeMap<&'static str, u64>,
+    /// Source rows whose status is REPLICA (all of them: the manifests are swapped).
+    source_replicas: u64,
     findings: Vec<Finding>,
     truncated: bool,
     alarming: u64,
@@ -410,6 +433,9 @@ impl Context<'_> {
     ) -> Result<(), ReconcileError> {
         let object = self.object(row);
         let source = probe_of(row);
+        if ReplicationStatus::parse(&row.replication_status) == ReplicationStatus::Replica {
+            tally.source_replicas += 1;
+        }
         let replica = replica.map_or(Probe::NotFound, probe_of);
         let coverage = self.coverage(row);
         // A delete marker no rule replicates here has no destination or replica to be judged by
@@ -509,6 +535,7 @@ impl Tally {
         self.truncated |= other.truncated;
         self.alarming += other.alarming;
         self.destination_only += other.destination_only;
+        self.source_replicas += other.source_replicas;
         self
     }
 }
@@ -557,6 +584,39 @@ fn probe_of(row: &Row) -> Probe {
     })
 }
 
+/// Refuses two reports that cannot be a source and its destination: the same bucket twice,
+/// or a "destination" the source's rules never replicate to (swapped manifests). Each
+/// manifest's `sourceBucket` says whose report it is.
+fn check_pair(
+    source: &Inventory,
+    destination: &Inventory,
+    rules: &Rules,
+) -> Result<(), ReconcileError> {
+    let (from, to) = (
+        &source.manifest.source_bucket,
+        &destination.manifest.source_bucket,
+    );
+    if from == to {
+        return Err(ReconcileError::Mismatch(format!(
+            "both manifests are reports of bucket {from}: give the source bucket's report as --source-manifest and the destination bucket's as --destination-manifest"
+        )));
+    }
+    if let Rules::Read(Some(rules)) = rules {
+        let destinations: Vec<&str> = rules
+            .rules
+            .iter()
+            .map(|r| r.destination_bucket.as_str())
+            .collect();
+        if !destinations.contains(&to.as_str()) {
+            return Err(ReconcileError::Mismatch(format!(
+                "{from}'s replication rules never replicate to {to} (they name {}): are the manifests swapped? --source-manifest is the report of the bucket that replicates",
+                if destinations.is_empty() { "no destination".to_string() } else { destinations.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Joins the two inventories and judges every version. `rules` are the source bucket's.
 pub fn reconcile(
     source: &Inventory,
@@ -565,6 +625,7 @@ pub fn reconcile(
     settings: &Settings,
 ) -> Result<Outcome, ReconcileError> {
     let destination_bucket = destination.manifest.source_bucket.clone();
+    check_pair(source, destination, rules)?;
     let account = match rules {
         Rules::Read(Some(rules)) => rules.account_of(&destination_bucket),
         _ => None,
@@ -702,6 +763,24 @@ pub fn reconcile(
         tallies.into_iter().fold(Tally::default(), Tally::merge)
     };
 
+    // An empty source report would make every destination row "deleted from the source".
+    if source_rows.get() == 0 && destination_rows.get() > 0 {
+        return Err(ReconcileError::Mismatch(format!(
+            "the source inventory ({}) lists no object, the destination's ({}) lists {}: wrong manifest, or a report of an empty or new bucket? Nothing was judged",
+            source.origin,
+            destination.origin,
+            destination_rows.get()
+        )));
+    }
+    // Swapped manifests, told by the rows: a "source" without replication rules whose every
+    // version is a replica is the destination (a two-way bucket has rules of its own).
+    let replicas = tally.source_replicas;
+    if matches!(rules, Rules::Read(None)) && replicas > 0 && replicas == source_rows.get() {
+        return Err(ReconcileError::Mismatch(format!(
+            "every version in the source inventory ({}) is a replica and {} has no replication configuration: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
+            source.origin, context.source_bucket
+        )));
+    }
     let redrive = match context.redrive {
         Some(redrive) => {
             let (mut writer, objects) = redrive.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -726,6 +805,7 @@ pub fn reconcile(
         truncated,
         alarming,
         destination_only,
+        ..
     } = tally;
     // Workers finish in any order: the report lists findings by key, then version.
     findings.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
