@@ -16,11 +16,50 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Exit codes, the same for every subcommand.
+const EXIT_CODES: &str = "Exit codes: 0 healthy, 1 something alarming found, 2 a usage or configuration error (the message says what to fix).";
+
+/// The AWS environment every subcommand that calls AWS reads (the SDK's own variables).
+const AWS_ENV: &str = "AWS environment: AWS_REGION, credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE), AWS_ENDPOINT_URL for a local emulator.";
+
+const ROOT_HELP: &str = "Exit codes: 0 healthy, 1 something alarming found, 2 a usage or configuration error.\n\
+Configuration: AUDITOR_* variables (README.md, \"Configuration\"); the SDK's AWS_REGION, credentials, AWS_ENDPOINT_URL.\n\
+Verdicts and what each means: docs/verdicts.md.";
+
+const INVOKE_HELP: &str = "Examples:\n  \
+replication-auditor invoke --event events/sqs-s3.json\n  \
+replication-auditor invoke --event events/batch-operations-2.0.json --output table\n\n\
+Reads: AUDITOR_DESTINATION_ROLE_ARN(S), AUDITOR_EXTERNAL_ID, AUDITOR_ALERT_TOPIC_ARN, AUDITOR_METRICS_MODE and the rest of README.md's configuration table.";
+
+const CHECK_HELP: &str = "<URL> is s3://BUCKET/KEY with the key exactly as stored — case-sensitive, not URL-encoded (a space is a space, not %20 or +); quote it in the shell.\n\
+--version-id checks one version (aws s3api list-object-versions lists them); without it, the current version.\n\
+A bucket, key or version that does not exist is named as such (with keys that look like the one typed) and exits 2.\n\n\
+Examples:\n  \
+replication-auditor check \"s3://acme-screenshots/Screen Shot 1.png\"\n  \
+replication-auditor check s3://acme-reports/q3.pdf --version-id 3HL4kqtJvjVBH40Nrjfkd --output json\n\n\
+Reads: AUDITOR_DESTINATION_ROLE_ARN(S) and AUDITOR_EXTERNAL_ID (the audit role in the destination account), AUDITOR_LATE_AFTER_SECONDS.";
+
+const DOCTOR_HELP: &str = "Live: reads account A with your credentials and each destination through the audit role (configuration only, no objects).\n\
+--offline: lints the documents you are about to paste, without AWS.\n\n\
+Examples:\n  \
+replication-auditor doctor --source-bucket acme-reports\n  \
+replication-auditor doctor --source-bucket acme-reports --destination-role arn:aws:iam::222222222222:role/replication-auditor-read --external-id ID\n  \
+replication-auditor doctor --offline --bucket-policy b-policy.json --source-account 111111111111 --destination-account 222222222222 --source-bucket acme-reports --destination-bucket acme-reports-replica\n\n\
+Reads: AUDITOR_DESTINATION_ROLE_ARN and AUDITOR_EXTERNAL_ID (defaults of --destination-role / --external-id).";
+
+const RECONCILE_HELP: &str = "Each manifest's sourceBucket says whose report it is: the same bucket twice, swapped manifests or an empty source report are refused.\n\n\
+Examples:\n  \
+replication-auditor reconcile --source-manifest s3://reports/inventory/acme-reports/all/2026-12-01T01-00Z/manifest.json \\\n      \
+--destination-manifest s3://reports/inventory/acme-reports-replica/all/2026-12-01T01-00Z/manifest.json --redrive-manifest redrive.csv\n  \
+replication-auditor reconcile --offline --source-manifest ./copy/src/manifest.json --destination-manifest ./copy/dst/manifest.json\n\n\
+Reads: AUDITOR_LATE_AFTER_SECONDS, AUDITOR_ALARM_ON_UNREPLICATED; with --metrics AUDITOR_METRICS_MODE and AUDITOR_METRICS_NAMESPACE.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "replication-auditor",
     version,
-    about = "Audits S3 cross-account replication object by object."
+    about = "Audits S3 cross-account replication object by object.",
+    after_help = ROOT_HELP
 )]
 struct Cli {
     /// More log lines on stderr: -v for info, -vv for debug (RUST_LOG overrides).
@@ -39,6 +78,7 @@ enum Output {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the Lambda handler on a JSON event file; print its JSON response on stdout.
+    #[command(after_help = concat_help(INVOKE_HELP))]
     Invoke {
         /// The event, exactly as Lambda would deliver it (see events/).
         #[arg(long)]
@@ -50,8 +90,12 @@ enum Command {
         output: Output,
     },
     /// Audit one object: s3://BUCKET/KEY (the key as it is, not URL-encoded).
+    #[command(after_help = concat_help(CHECK_HELP))]
     Check {
+        /// s3://BUCKET/KEY, the key exactly as stored (not URL-encoded).
+        #[arg(value_name = "URL")]
         url: String,
+        /// The version to check (default: the current version).
         #[arg(long)]
         version_id: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -59,9 +103,11 @@ enum Command {
     },
     /// Check a replication setup in both accounts (or, with --offline, the documents about to
     /// be pasted): one PASS / WARN / FAIL line per check, with the fix.
+    #[command(after_help = concat_help(DOCTOR_HELP))]
     Doctor(DoctorArgs),
     /// Reconcile S3 Inventory reports of the source and destination buckets: a verdict per
     /// object version, counts, and a re-drive manifest for S3 Batch Replication.
+    #[command(after_help = concat_help(RECONCILE_HELP))]
     Reconcile(ReconcileArgs),
 }
 
@@ -129,6 +175,11 @@ struct DoctorArgs {
     external_id: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     output: Output,
+}
+
+/// A subcommand's help: its own text, then the exit codes and the AWS environment.
+fn concat_help(text: &'static str) -> String {
+    format!("{text}\n\n{EXIT_CODES}\n{AWS_ENV}")
 }
 
 /// Runs the CLI and turns every outcome into an exit code.

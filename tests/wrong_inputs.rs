@@ -455,3 +455,26 @@ async fn inventory_manifests_that_cannot_be_a_pair_are_refused() {
     ];
     check_all(&world, &cases);
 }
+
+#[test]
+fn every_subcommand_helps_with_examples_exit_codes_and_its_environment() {
+    for subcommand in ["invoke", "check", "doctor", "reconcile"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_replication-auditor"))
+            .args([subcommand, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let help = String::from_utf8_lossy(&output.stdout);
+        for words in [
+            "Examples:",
+            "Exit codes: 0 healthy, 1",
+            "AWS_REGION",
+            "Reads: AUDITOR_",
+        ] {
+            assert!(
+                help.contains(words),
+                "{subcommand} --help lacks {words:?}:\n{help}"
+            );
+        }
+    }
+}
