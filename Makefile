@@ -51,7 +51,7 @@ world: $(STAMP)
 test-world: $(STAMP)
 	$(PY) -m pytest world/tests -q -p no:cacheprovider
 
-test-infra: $(INFRA_STAMP) $(GUARD_DEPS)
+test-infra: $(INFRA_STAMP) $(GUARD_DEPS) deny
 	$(INFRA_VENV)/bin/cfn-lint infra/*.yaml
 	$(CHECKOV_ENV) $(INFRA_VENV)/bin/checkov -d infra --framework cloudformation --quiet --compact --skip-download
 	GUARD_RULES=$(GUARD_RULES) $(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
@@ -59,6 +59,27 @@ test-infra: $(INFRA_STAMP) $(GUARD_DEPS)
 $(CFN_GUARD_STAMP):
 	cargo install cfn-guard --locked --version $(CFN_GUARD_VERSION) --root $(CURDIR)/.tools
 	touch $@
+
+# cargo-deny (deny.toml), pinned, built from crates.io into .tools/ once (~3 min on 2 cores; the
+# versioned stamp skips it afterwards). `deny` (run by test-infra, so by `make test`) checks
+# licenses, sources and bans offline, after fetching the locked crates from crates.io as the build
+# does. The RustSec advisory database comes from GitHub, so advisories need network and are their
+# own target: `make deny-advisories` (docs/security.md).
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY_STAMP := .tools/.cargo-deny-$(CARGO_DENY_VERSION)
+CARGO_DENY := .tools/bin/cargo-deny --locked --log-level error
+.PHONY: deny deny-advisories
+
+$(CARGO_DENY_STAMP):
+	cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION) --root $(CURDIR)/.tools
+	touch $@
+
+deny: $(CARGO_DENY_STAMP)
+	cargo fetch --locked --quiet
+	$(CARGO_DENY) --offline check --hide-inclusion-graph --show-stats licenses sources bans
+
+deny-advisories: $(CARGO_DENY_STAMP)
+	$(CARGO_DENY) check --hide-inclusion-graph --show-stats advisories
 
 guard: $(INFRA_STAMP) $(CFN_GUARD_STAMP)
 	GUARD_RULES=$(GUARD_RULES) $(INFRA_VENV)/bin/python -m pytest infra/tests/test_guard.py -q -p no:cacheprovider -rs

@@ -1,5 +1,6 @@
 """The templates pass AWS's own rules: the AWS Guard Rules Registry rule sets for the services the
-templates use, run with cfn-guard (pinned; `make guard` installs it).
+templates use, and then every rule of the registry (a rule about resources the templates do not have
+skips), run with cfn-guard (pinned; `make guard` installs it).
 
 The registry is not part of this repository (Apache-2.0, maintained by AWS). The tests look for
 it in a `shared/guard-rules` folder beside the repository, or where GUARD_RULES points, and are
@@ -7,7 +8,12 @@ skipped with a message when it is absent. auditor.yaml is a SAM template: Guard 
 after the SAM transform, since the Lambda rules look at AWS::Lambda::Function.
 
 A rule that does not fit the product is suppressed on the resource (Guard's
-`Metadata: guard: SuppressedRules:`) with a `# RULE: reason` comment beside it."""
+`Metadata: guard: SuppressedRules:`) with a `# RULE: reason` comment beside it.
+
+CFN_NO_EXPLICIT_RESOURCE_NAMES (aws_cloudformation) ignores a resource's suppression as soon as
+another resource of its types in the template is not suppressed (it then checks every one of them),
+so in a template with a needed name every resource of those types carries the suppression; the
+unnamed ones say so, and test_security.py holds that only the needed names exist."""
 
 from __future__ import annotations
 
@@ -27,6 +33,10 @@ TEMPLATES = sorted(glob.glob(os.path.join(INFRA, "*.yaml")))
 RULE_SETS = ["amazon_s3", "iam", "amazon_sqs", "amazon_sns", "lambda", "aws_kms", "cloudwatch"]
 GUARD_RULES = os.environ.get("GUARD_RULES") or os.path.join(os.path.dirname(ROOT), "shared", "guard-rules")
 RULES_DIR = os.path.join(GUARD_RULES, "rules", "aws")
+
+
+def every_rule_file() -> list[str]:
+    return sorted(glob.glob(os.path.join(GUARD_RULES, "rules", "**", "*.guard"), recursive=True))
 
 
 def cfn_guard() -> str | None:
@@ -109,19 +119,25 @@ def test_templates_pass_the_registry_rule_set(rule_set, tmp_path):
 
 
 @needs_guard
+def test_templates_pass_every_rule_of_the_registry(tmp_path):
+    """Not only the rule sets above: all of rules/ (e.g. aws_cloudformation, all_resources)."""
+    rules = every_rule_file()
+    assert len(rules) > 100, f"only {len(rules)} rules under {GUARD_RULES}/rules"
+    failures = failing_rules(rules, guard_data(tmp_path))
+    failing = {name: sorted(set(rules)) for name, rules in failures.items() if rules}
+    assert not failing, f"Guard registry rules fail: fix the template or suppress with a reason: {failing}"
+
+
+@needs_guard
 @pytest.mark.parametrize("path", TEMPLATES, ids=os.path.basename)
 def test_every_suppression_is_still_needed(path, tmp_path):
     """Removing one suppression makes its rule fail again: no stale or misspelt suppression."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    rule_files = {
-        os.path.basename(f).removesuffix(".guard").upper(): f
-        for rule_set in RULE_SETS
-        for f in glob.glob(os.path.join(RULES_DIR, rule_set, "*.guard"))
-    }
+    rule_files = every_rule_file()
     for resource, rule in suppressions(path):
-        owner = [f for f in rule_files.values() if re.search(rf"\brule {re.escape(rule)}\b", open(f, encoding="utf-8").read())]
-        assert owner, f"{resource}: {rule} is not a rule of the registry's {', '.join(RULE_SETS)} rule sets"
+        owner = [f for f in rule_files if re.search(rf"\brule {re.escape(rule)}\b", open(f, encoding="utf-8").read())]
+        assert owner, f"{resource}: {rule} is not a rule of the registry ({GUARD_RULES}/rules)"
         # Replace this one suppression in this resource's Metadata (a placeholder keeps the list
         # non-empty, as an empty list reads differently to the rules) and run the rule alone.
         start = text.index(f"\n  {resource}:\n")

@@ -102,8 +102,9 @@ def test_auditor_assumes_exactly_the_audit_role():
 
 
 def test_metrics_only_to_the_auditors_namespace():
-    role = load("auditor.yaml")["Resources"]["AuditorRole"]
-    [put] = [s for s in role_statements(role) if s["Action"] == "cloudwatch:PutMetricData"]
+    # Granted beside the role, and only in the cloudwatch metrics mode (test_security.py).
+    policy = load("auditor.yaml")["Resources"]["MetricsApiPolicy"]["Properties"]["PolicyDocument"]
+    [put] = [s for s in statements(policy) if s["Action"] == "cloudwatch:PutMetricData"]
     assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": {"Ref": "MetricsNamespace"}}}
 
 
@@ -241,7 +242,15 @@ def test_destination_policy_names_the_source_account_id_not_a_bucket_name():
     policy = load("pair-destination.yaml")["Resources"]["DestinationBucketPolicy"]["Properties"]["PolicyDocument"]
     [replicate] = [s for s in statements(policy) if s.get("Sid") == "ReplicationFromSourceAccount"]
     assert replicate["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${SourceAccountId}:root"}}
-    assert set(replicate["Action"]) == {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"}
+    # ... narrowed to the replication role (aws:PrincipalArn); ReplicateDelete only for delete markers.
+    assert replicate["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${SourceAccountId}:role/${ReplicationRoleName}"}}
+    }
+    fixed = {a for a in replicate["Action"] if isinstance(a, str)}
+    assert fixed == {"s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"}
+    assert [a for a in replicate["Action"] if not isinstance(a, str)] == [
+        {"Fn::If": ["ReplicatesDeleteMarkers", "s3:ReplicateDelete", {"Ref": "AWS::NoValue"}]}
+    ]
 
 
 def test_source_rule_replicates_everything_with_owner_override_and_metrics():
