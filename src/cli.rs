@@ -310,7 +310,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // A manual payload naming what is not there is a wrong input; a Batch Operations task
     // naming it is the job's answer (PermanentFailure), not the command line's.
-    if let (Some(finding), None) = (not_found, &report.batch_operations) {
+    // (Something alarming found is the more important answer: it still exits 1.)
+    if let (Some(finding), None, false) =
+        (not_found, &report.batch_operations, report.is_alarming())
+    {
         eprintln!("replication-auditor: {}", finding.detail.reason);
         return Ok(ExitCode::from(2));
     }

@@ -23,6 +23,7 @@ pub const ALARM_ON_UNREPLICATED: &str = "AUDITOR_ALARM_ON_UNREPLICATED";
 pub const DEADLINE_MARGIN_MS: &str = "AUDITOR_DEADLINE_MARGIN_MS";
 pub const SOURCE_BUCKETS: &str = "AUDITOR_SOURCE_BUCKETS";
 pub const LOG_KEYS: &str = "AUDITOR_LOG_KEYS";
+pub const ALERT_COOLDOWN_SECONDS: &str = "AUDITOR_ALERT_COOLDOWN_SECONDS";
 
 /// Every variable the auditor reads (the README table and infra/ are checked against it).
 pub const ALL_VARIABLES: &[&str] = &[
@@ -41,6 +42,7 @@ pub const ALL_VARIABLES: &[&str] = &[
     DEADLINE_MARGIN_MS,
     SOURCE_BUCKETS,
     LOG_KEYS,
+    ALERT_COOLDOWN_SECONDS,
 ];
 
 pub const DEFAULT_NAMESPACE: &str = "S3ReplicationAuditor";
@@ -48,6 +50,9 @@ pub const DEFAULT_LATE_AFTER_SECONDS: u64 = 900;
 pub const DEFAULT_PENDING_WAIT_SECONDS: u64 = 10;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
 pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
+/// A cause alerted is not alerted again by the same container for an hour: a storm of one
+/// cause is one message an hour (with the count held back), while the alarms page at once.
+pub const DEFAULT_ALERT_COOLDOWN_SECONDS: u64 = 3_600;
 
 /// Where metrics go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +65,26 @@ pub enum MetricsMode {
     Off,
 }
 
-/// How object keys appear in logs.
+/// How object keys appear wherever they leave S3: logs, alerts, the chat notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKeys {
     Plain,
-    /// SHA-256 of the key (first 16 hex digits): the same key always logs the same way.
+    /// SHA-256 of the key (first 16 hex digits): the same key always shows the same way.
     Hash,
+}
+
+impl LogKeys {
+    /// The key as it may be shown: itself, or `sha256:` and its hash's first 16 hex digits.
+    pub fn show(self, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        match self {
+            LogKeys::Plain => key.to_string(),
+            LogKeys::Hash => format!(
+                "sha256:{}",
+                &hex::encode(Sha256::digest(key.as_bytes()))[..16]
+            ),
+        }
+    }
 }
 
 /// The validated configuration the handler runs with.
@@ -99,6 +118,8 @@ pub struct Config {
     /// Only these source buckets are audited (None: every bucket an event names).
     pub source_buckets: Option<Vec<String>>,
     pub log_keys: LogKeys,
+    /// How long one container holds back a cause it alerted (zero: never).
+    pub alert_cooldown: Duration,
 }
 
 impl Default for Config {
@@ -122,6 +143,7 @@ impl Default for Config {
             deadline_margin: Duration::from_millis(DEFAULT_DEADLINE_MARGIN_MS),
             source_buckets: None,
             log_keys: LogKeys::Plain,
+            alert_cooldown: Duration::from_secs(DEFAULT_ALERT_COOLDOWN_SECONDS),
         }
     }
 }
@@ -348,6 +370,13 @@ impl Config {
             }
             buckets
         });
+        let alert_cooldown = seconds(
+            &get,
+            ALERT_COOLDOWN_SECONDS,
+            DEFAULT_ALERT_COOLDOWN_SECONDS,
+            0,
+            &mut problems,
+        );
         let log_keys = match get(LOG_KEYS).as_deref() {
             None | Some("plain") => LogKeys::Plain,
             Some("hash") => LogKeys::Hash,
@@ -379,6 +408,7 @@ impl Config {
             deadline_margin,
             source_buckets,
             log_keys,
+            alert_cooldown,
         })
     }
 }

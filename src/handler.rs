@@ -14,7 +14,7 @@ use crate::audit::{
     ReplicationStatus, Verdict, VerdictPolicy,
 };
 use crate::batch_operations::{task_result, BatchOperationsResponse, TaskOutcome};
-use crate::config::{Config, LogKeys};
+use crate::config::Config;
 use crate::event::{self, Content, EventError, Trigger};
 use crate::metrics::{self, EmfOutput};
 use crate::ports::{AlertPublisher, DisplayChain, MetricsPublisher, ObjectProbe};
@@ -23,7 +23,6 @@ use aws_lambda_events::sqs::SqsBatchResponse;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,10 +84,13 @@ pub struct Auditor<P, M, A> {
     alerts: A,
     emf_output: EmfOutput,
     rules_cache: Mutex<HashMap<String, CachedRules>>,
+    /// Causes this container alerted, held back within the cool-down.
+    alert_gate: std::sync::Mutex<alert::AlertGate>,
 }
 
 impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     pub fn new(config: Config, probe: P, metrics: M, alerts: A, emf_output: EmfOutput) -> Self {
+        let alert_gate = std::sync::Mutex::new(alert::AlertGate::new(config.alert_cooldown));
         let policy = VerdictPolicy {
             late_after: chrono::Duration::from_std(config.late_after)
                 .unwrap_or(chrono::Duration::seconds(900)),
@@ -102,6 +104,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             alerts,
             emf_output,
             rules_cache: Mutex::new(HashMap::new()),
+            alert_gate,
         }
     }
 
@@ -764,13 +767,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
 
     /// How a key appears in logs (`AUDITOR_LOG_KEYS`).
     fn log_key(&self, key: &str) -> String {
-        match self.config.log_keys {
-            LogKeys::Plain => key.to_string(),
-            LogKeys::Hash => {
-                let digest = Sha256::digest(key.as_bytes());
-                format!("sha256:{}", &hex::encode(digest)[..16])
-            }
-        }
+        self.config.log_keys.show(key)
     }
 
     /// One line per alarming finding (except those a shared cause explains: one line for
@@ -819,7 +816,17 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let Some(topic) = &self.config.alert_topic_arn else {
             return;
         };
-        let Some(message) = alert::compose(findings) else {
+        let groups = alert::group(findings);
+        if groups.is_empty() {
+            return;
+        }
+        let admitted = self
+            .alert_gate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(groups, std::time::Instant::now());
+        let Some(message) = alert::compose(&admitted, findings, self.config.log_keys) else {
+            info!("every alarming cause was alerted within AUDITOR_ALERT_COOLDOWN_SECONDS: no message (counted for the next one)");
             return;
         };
         if let Err(failure) = self.alerts.publish(topic, &message).await {

@@ -131,7 +131,8 @@ async fn every_verdict_end_to_end_with_metrics_and_one_alert() {
             ("lost/receipt.png", "missing"),
             ("locked/payroll.csv", "error"),
             ("notes.txt", "unreplicated"),
-            ("gone/deleted soon.png", "source_gone"),
+            // A version a person names that is not there is "not found", not "deleted since".
+            ("gone/deleted soon.png", "not_found"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -162,7 +163,8 @@ async fn every_verdict_end_to_end_with_metrics_and_one_alert() {
         ("mismatch", 0),
         ("error", 1),
         ("unreplicated", 1),
-        ("source_gone", 1),
+        ("source_gone", 0),
+        ("not_found", 1),
         ("late", 0),
     ] {
         assert_eq!(report["counts"][verdict], count, "{verdict}");
@@ -206,9 +208,10 @@ async fn every_verdict_end_to_end_with_metrics_and_one_alert() {
     let sent = world.alerts().await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     let (subject, message) = &sent[0];
+    // Grouped by cause: the largest (here each has one object) names the subject.
     assert_eq!(
         subject,
-        "S3 replication: 4 objects need attention in 3 buckets"
+        "S3 replication: 1 object FAILED to acme-reports-replica (+3 more causes)"
     );
     for key in [
         "monthly report.pdf",

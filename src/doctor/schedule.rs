@@ -111,7 +111,7 @@ pub fn alert(results: &[(String, Report)]) -> Option<AlertMessage> {
     body.push_str(
         "\nRun `replication-auditor doctor --source-bucket BUCKET` for every line (PASS and WARN too).\n",
     );
-    Some(AlertMessage { subject, body })
+    Some(AlertMessage::text(subject, body))
 }
 
 /// The invocation's response: per bucket, the summary and the failing checks.
