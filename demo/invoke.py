@@ -101,6 +101,8 @@ def main(argv: list[str]) -> int:
 
             urllib.request.urlopen(f"{url}/_world/drain?timeout=15").read()
         env = auditor_env(url)
+        # As the template sets it: inside Lambda the bucket allow-list is required.
+        env["AUDITOR_SOURCE_BUCKETS"] = f"{scenario.HEALTHY_SOURCE},{scenario.BROKEN_SOURCE}"
         env.pop("AUDITOR_PENDING_WAIT_SECONDS", None)
         env.pop("RUST_LOG", None)
         with Runtime([BINARY], env) as runtime:

@@ -176,8 +176,16 @@ impl Config {
     ///   invocation is billed, SQS redelivery (the queue's visibility timeout) is not;
     /// - metrics as Embedded Metric Format lines unless `AUDITOR_METRICS_MODE` says otherwise:
     ///   no API call, no IAM permission, CloudWatch Logs extracts them.
-    pub fn inside_lambda(self) -> Self {
-        Self {
+    /// The configuration as the deployed function runs it. Inside Lambda the bucket allow-list
+    /// is required: without it anyone who can send to the queue or invoke the function names
+    /// the buckets the auditor reads (the template sets it).
+    pub fn inside_lambda(self) -> Result<Self, ConfigError> {
+        if self.source_buckets.is_none() {
+            return Err(ConfigError {
+                problems: vec![format!("{SOURCE_BUCKETS} is required inside Lambda: name the source buckets the function audits (infra/auditor.yaml sets it to SourceBucketName)")],
+            });
+        }
+        Ok(Self {
             pending_wait: Duration::ZERO,
             metrics_mode: if self.metrics_mode_set {
                 self.metrics_mode
@@ -185,7 +193,7 @@ impl Config {
                 MetricsMode::Emf
             },
             ..self
-        }
+        })
     }
 
     /// Every audit role to assume: the default one and the per-account ones.
@@ -557,15 +565,23 @@ mod tests {
     }
 
     #[test]
+    fn inside_lambda_the_bucket_allow_list_is_required() {
+        let error = load(&[]).unwrap().inside_lambda().unwrap_err();
+        assert!(error.to_string().contains(SOURCE_BUCKETS), "{error}");
+    }
+
+    #[test]
     fn inside_lambda_nothing_sleeps_and_metrics_default_to_emf() {
-        let lambda = load(&[(PENDING_WAIT_SECONDS, "10")])
+        let lambda = load(&[(PENDING_WAIT_SECONDS, "10"), (SOURCE_BUCKETS, "acme-b")])
             .unwrap()
-            .inside_lambda();
+            .inside_lambda()
+            .unwrap();
         assert_eq!(lambda.pending_wait, Duration::ZERO);
         assert_eq!(lambda.metrics_mode, MetricsMode::Emf);
-        let chosen = load(&[(METRICS_MODE, "cloudwatch")])
+        let chosen = load(&[(METRICS_MODE, "cloudwatch"), (SOURCE_BUCKETS, "acme-b")])
             .unwrap()
-            .inside_lambda();
+            .inside_lambda()
+            .unwrap();
         assert_eq!(chosen.metrics_mode, MetricsMode::CloudWatch);
         assert_eq!(
             load(&[]).unwrap().metrics_mode,

@@ -140,6 +140,27 @@ fn verbosity(args: impl IntoIterator<Item = String>) -> u8 {
         .sum()
 }
 
+/// The SDK's and the HTTP stack's crates log request and response headers at `trace` —
+/// an object's user metadata (`x-amz-meta-*`) and credentials headers among them: never
+/// below `debug`, whatever `RUST_LOG` asks.
+const HEADER_LOGGING_CRATES: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_sigv4",
+    "aws_sdk_s3",
+    "aws_sdk_sts",
+    "aws_sdk_sns",
+    "aws_sdk_iam",
+    "aws_sdk_cloudwatch",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
 /// `RUST_LOG` as `level` and `target=level` pairs (e.g. `debug,aws_config=info`).
 fn log_filter(rust_log: Option<String>, default_filter: &str) -> (Targets, Option<String>) {
     let default = || {
@@ -147,18 +168,28 @@ fn log_filter(rust_log: Option<String>, default_filter: &str) -> (Targets, Optio
             .parse::<Targets>()
             .expect("the default log filter parses")
     };
-    match rust_log.filter(|value| !value.trim().is_empty()) {
+    let (targets, problem) = match rust_log.filter(|value| !value.trim().is_empty()) {
         None => (default(), None),
         Some(value) => match value.parse::<Targets>() {
             Ok(targets) => (targets, None),
             Err(error) => (default(), Some(format!("{value:?}: {error}"))),
         },
-    }
+    };
+    let capped = HEADER_LOGGING_CRATES
+        .iter()
+        .fold(targets, |targets, target| {
+            if targets.would_enable(target, &tracing::Level::TRACE) {
+                targets.with_target(*target, tracing::Level::DEBUG)
+            } else {
+                targets
+            }
+        });
+    (capped, problem)
 }
 
 async fn serve_lambda() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config.inside_lambda(),
+    let config = match Config::from_env().and_then(Config::inside_lambda) {
+        Ok(config) => config,
         Err(error) => {
             tracing::error!(error = %error, "invalid configuration; the function cannot start");
             return ExitCode::from(2);
@@ -256,6 +287,26 @@ fn deadline_instant(deadline_epoch_ms: u64) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_never_reaches_the_crates_that_log_headers() {
+        let (targets, problem) = log_filter(Some("trace".into()), DEFAULT_LOG_FILTER);
+        assert!(problem.is_none());
+        assert!(targets.would_enable("s3_replication_auditor", &tracing::Level::TRACE));
+        for target in ["aws_smithy_runtime", "aws_sdk_s3", "hyper"] {
+            assert!(
+                !targets.would_enable(target, &tracing::Level::TRACE),
+                "{target}"
+            );
+            assert!(
+                targets.would_enable(target, &tracing::Level::DEBUG),
+                "{target}"
+            );
+        }
+        // A quieter RUST_LOG is not made louder.
+        let (warn, _) = log_filter(Some("warn".into()), DEFAULT_LOG_FILTER);
+        assert!(!warn.would_enable("aws_smithy_runtime", &tracing::Level::DEBUG));
+    }
 
     #[test]
     fn verbosity_counts_v_flags_anywhere() {

@@ -286,7 +286,7 @@ async fn one_metrics_call_and_one_alert_per_invocation() {
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].1.subject,
-        "S3 replication: 1 object needs attention in acme-reports"
+        "S3 replication: 1 object FAILED to acme-reports-replica"
     );
     assert!(sent[0].1.body.contains("monthly report November.pdf"));
 }

@@ -21,7 +21,7 @@ use crate::metrics::EmfOutput;
 use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{BucketVersioningStatus, ExpirationStatus};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::BTreeSet;
@@ -56,12 +56,25 @@ pub async fn drift_check(
     alerts: &impl AlertPublisher,
     emf_output: EmfOutput,
 ) -> Result<serde_json::Value, DriftCheckError> {
-    let buckets = request
-        .source_buckets
-        .clone()
-        .or_else(|| config.source_buckets.clone())
-        .filter(|b| !b.is_empty())
-        .ok_or(DriftCheckError::NoSourceBuckets)?;
+    // The schedule's input may narrow AUDITOR_SOURCE_BUCKETS, never widen it: a bucket the
+    // auditor does not watch is not read (the input is anyone's who can edit the schedule).
+    let buckets: Vec<String> = match (&request.source_buckets, &config.source_buckets) {
+        (Some(asked), Some(watched)) => {
+            for outside in asked.iter().filter(|b| !watched.contains(b)) {
+                tracing::warn!(bucket = %outside, "the drift check's input names a bucket outside AUDITOR_SOURCE_BUCKETS: not read");
+            }
+            asked
+                .iter()
+                .filter(|b| watched.contains(b))
+                .cloned()
+                .collect()
+        }
+        (Some(asked), None) => asked.clone(),
+        (None, watched) => watched.clone().unwrap_or_default(),
+    };
+    if buckets.is_empty() {
+        return Err(DriftCheckError::NoSourceBuckets);
+    }
     let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let reader = Reader::new(&base, config).await;
     let mut results = Vec::new();
@@ -117,15 +130,11 @@ where
 {
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().unwrap_or_default();
-    let detail = match error.message() {
-        Some(message) => format!("{code} {message}"),
-        // The whole chain, without the raw response it may carry.
-        None => DisplayErrorContext(error)
-            .to_string()
-            .chars()
-            .take(300)
-            .collect(),
-    };
+    let detail: String = super::error::ErrorSummary::of(error)
+        .to_string()
+        .chars()
+        .take(300)
+        .collect();
     if status == Some(403) || code.contains("AccessDenied") {
         format!("{permission} on {on} was refused for {who}: grant {permission} on {on} to {who}")
     } else if detail.to_ascii_lowercase().contains("assumerole")
@@ -223,7 +232,7 @@ impl Reader {
         Some(provider.provide_credentials().await.map(|_| ()).map_err(|error| {
             format!(
                 "cannot assume the audit role {role}: {}; grant sts:AssumeRole on {role} to the caller, and check the role's trust policy and external id (AUDITOR_EXTERNAL_ID)",
-                DisplayErrorContext(&error).to_string().chars().take(300).collect::<String>()
+                crate::ports::DisplayChain(&error).to_string().chars().take(300).collect::<String>()
             )
         }))
     }
@@ -379,7 +388,7 @@ impl Reader {
                             configured,
                         }
                     }
-                    _ => SourceExistence::Unknown(DisplayErrorContext(&e).to_string()),
+                    _ => SourceExistence::Unknown(super::error::ErrorSummary::of(&e).to_string()),
                 }
             }
         }
@@ -588,7 +597,7 @@ async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingK
         Err(e) => match status_of(&e) {
             Some(404) => MissingKeyHead::NotFound,
             Some(403) => MissingKeyHead::Forbidden,
-            _ => MissingKeyHead::Other(DisplayErrorContext(&e).to_string()),
+            _ => MissingKeyHead::Other(super::error::ErrorSummary::of(&e).to_string()),
         },
     }
 }

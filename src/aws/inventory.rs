@@ -40,7 +40,7 @@ pub async fn download(
         .key(key)
         .send()
         .await
-        .map_err(|e| get_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        .map_err(|e| get_error(super::error::ErrorSummary::of(&e).to_string()))?;
     let write_error = |source| DownloadError::Write {
         path: path.display().to_string(),
         source,

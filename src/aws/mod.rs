@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod cloudwatch;
 pub mod doctor;
+pub mod error;
 pub mod inventory;
 pub mod rules;
 pub mod s3;

@@ -11,12 +11,12 @@
 //! "missing": without s3:ListBucket S3 answers a missing object with 403), 503/429
 //! "throttled", failing credentials "credentials".
 
+use super::error::ErrorSummary;
 use super::DestinationConfigs;
 use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::{Absence, ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
 use crate::ports::ObjectProbe;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::{RequestId, RequestIdExt};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -467,7 +467,8 @@ fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
-/// Classifies an SDK error; the message keeps the whole error chain for the finding and log.
+/// Classifies an SDK error; the message is its safe summary (`aws::error`): status, code,
+/// message and request ids, or the chain of causes — never the raw response.
 pub(crate) fn probe_error<E>(
     error: &SdkError<E, HttpResponse>,
     operation: &'static str,
@@ -475,41 +476,44 @@ pub(crate) fn probe_error<E>(
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let message = DisplayErrorContext(error).to_string();
-    let kind = match error {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            let status = error.raw_response().map(|r| r.status().as_u16());
-            match (status, code) {
-                (
-                    _,
-                    "SlowDown"
-                    | "Throttling"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "TooManyRequestsException",
-                ) => ProbeErrorKind::Throttled,
-                (Some(503 | 429), _) => ProbeErrorKind::Throttled,
-                (Some(403), _) | (_, "AccessDenied") => ProbeErrorKind::AccessDenied,
-                (Some(500..=599), _) => ProbeErrorKind::Transient,
-                _ => ProbeErrorKind::Other,
-            }
-        }
+    let summary = ErrorSummary::of(error);
+    let message = summary.to_string();
+    let kind = match (
+        error,
+        summary.status,
+        summary.code.as_deref().unwrap_or_default(),
+    ) {
+        (
+            SdkError::ServiceError(_),
+            _,
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException",
+        ) => ProbeErrorKind::Throttled,
+        (SdkError::ServiceError(_), Some(503 | 429), _) => ProbeErrorKind::Throttled,
+        (SdkError::ServiceError(_), Some(403), _)
+        | (SdkError::ServiceError(_), _, "AccessDenied") => ProbeErrorKind::AccessDenied,
+        (SdkError::ServiceError(_), Some(500..=599), _) => ProbeErrorKind::Transient,
+        (SdkError::ServiceError(_), _, _) => ProbeErrorKind::Other,
         _ if mentions_credentials(&message) => ProbeErrorKind::Credentials,
-        SdkError::DispatchFailure(failure) if failure.is_io() && refused(&message) => {
+        (SdkError::DispatchFailure(failure), _, _) if failure.is_io() && refused(&message) => {
             ProbeErrorKind::Unreachable
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ProbeErrorKind::Transient
-        }
+        (
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
+            _,
+            _,
+        ) => ProbeErrorKind::Transient,
         _ => ProbeErrorKind::Other,
     };
     ProbeError {
         kind,
         operation,
         message,
-        request_id: error.request_id().map(str::to_string),
-        extended_request_id: error.extended_request_id().map(str::to_string),
+        request_id: summary.request_id,
+        extended_request_id: summary.extended_request_id,
     }
 }
 

@@ -368,6 +368,16 @@ impl World {
             command.arg("--event").arg(self.write_event(event));
         }
         self.deployed_env(&mut command, extra_env);
+        // Inside Lambda the allow-list is required (the template sets it); a test's own wins.
+        if !extra_env
+            .iter()
+            .any(|(name, _)| *name == "AUDITOR_SOURCE_BUCKETS")
+        {
+            command.env(
+                "AUDITOR_SOURCE_BUCKETS",
+                format!("{HEALTHY_SOURCE},{BROKEN_SOURCE}"),
+            );
+        }
         let output = command.output().expect("run the Lambda runtime emulator");
         let log = String::from_utf8_lossy(&output.stderr).to_string();
         assert!(
