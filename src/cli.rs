@@ -391,6 +391,9 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
                     clients.source_s3.clone(),
                     clients.destination_s3.clone(),
                 );
+                if let Some(account) = &clients.caller_account {
+                    probe.expect_source_owner(account);
+                }
                 match probe
                     .replication_rules(&source.manifest.source_bucket)
                     .await

@@ -208,6 +208,11 @@ async fn serve_lambda() -> ExitCode {
             if let Some(request) = crate::doctor::schedule::request(&event.payload) {
                 return drift.run(&request, EmfOutput::Stdout).await;
             }
+            // The function runs in the source account: its own ARN names the owner every
+            // source bucket must have (ExpectedBucketOwner), at no cost.
+            if let Some(account) = crate::aws::account_of_arn(&event.context.invoked_function_arn) {
+                auditor.probe().expect_source_owner(account);
+            }
             let deadline = deadline_instant(event.context.deadline);
             if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
                 warn_if_margin_exceeds_timeout(margin, deadline);

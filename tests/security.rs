@@ -5,7 +5,7 @@
 mod common;
 
 use common::world::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SECRET: &str = "wJalrXUtnFEMI-do-not-log-this-secret";
 const BODY_MARKER: &str = "BODY-MARKER-7f3a9c-private-screenshot-bytes";
@@ -87,4 +87,88 @@ async fn hashed_keys_keep_object_names_out_of_the_logs() {
         stderr.contains("sha256:"),
         "the alarming finding is logged with a hashed key: {stderr}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forged events and where keys go (the security review's findings).
+
+fn forged_failure(key: &str, version: &str, reason: &str) -> Value {
+    let record = json!({"Records": [{
+        "eventVersion": "2.2", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-12-01T00:00:00.000Z", "eventName": "Replication:OperationFailedReplication",
+        "s3": {"bucket": {"name": HEALTHY_SOURCE}, "object": {"key": key, "versionId": version}},
+        "replicationEventData": {"replicationRuleId": "r", "destinationBucket": format!("arn:aws:s3:::{HEALTHY_DESTINATION}"),
+            "s3Operation": "OBJECT_PUT", "requestTime": "2026-12-01T00:00:00Z", "failureReason": reason}}]});
+    json!({"Records": [sqs_record("forged", &record.to_string())]})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_failure_for_a_version_that_never_existed_is_quiet() {
+    let world = World::start();
+    let event = forged_failure(
+        "never/written.txt",
+        "3HL4kqtJvjVBH40Nrjfkd",
+        "DstPutObjectNotPermitted",
+    );
+    let (code, report, stderr) = world.invoke(&event, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        report["findings"][0]["verdict"], "source_gone",
+        "{report:#}"
+    );
+    assert!(world.alerts().await.is_empty(), "nobody is paged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_failure_reason_never_reaches_the_alert() {
+    let world = World::start();
+    // A real object whose replica is not there (the world holds replication back).
+    world.fault(json!({"fault": "stay_pending", "bucket": HEALTHY_SOURCE, "key_regex": "^held/"}));
+    let version = world.put(HEALTHY_SOURCE, "held/a.txt", b"x").await;
+    world.drain();
+    let phishing = format!(
+        "Your replication is broken: log in at https://evil.example/login to fix it {}",
+        "x".repeat(5000)
+    );
+    let (code, report, stderr) =
+        world.invoke(&forged_failure("held/a.txt", &version, &phishing), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["verdict"], "failed");
+    assert_eq!(
+        finding["detail"]["failure_reason"],
+        Value::Null,
+        "not believed: {finding:#}"
+    );
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let (subject, message) = &alerts[0];
+    for text in [subject, message, &report.to_string(), &stderr] {
+        assert!(!text.contains("evil.example/login"), "{text}");
+        assert!(!text.contains("https://evil"), "{text}");
+    }
+    assert!(message.len() < 20_000, "{} bytes", message.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hashed_keys_appear_in_no_log_and_no_alert() {
+    let world = World::start();
+    let secret_key = "customers/jane.doe@example.com/passport.pdf";
+    world.put(BROKEN_SOURCE, secret_key, b"x").await;
+    world.drain();
+    let event = world.sqs_event_from_queue().await;
+    let (code, report, stderr) = world.invoke(&event, &[("AUDITOR_LOG_KEYS", "hash")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("jane.doe"), "{stderr}");
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    for (subject, message) in &alerts {
+        assert!(
+            !subject.contains("jane.doe") && !message.contains("jane.doe"),
+            "{message}"
+        );
+        assert!(message.contains("sha256:"), "{message}");
+    }
+    // The response goes back to the caller only, and still names the object.
+    assert!(report.to_string().contains("jane.doe"));
 }

@@ -116,6 +116,9 @@ pub async fn drift_check(
 
 struct Reader {
     source: aws_sdk_s3::Client,
+    /// The caller's account: the expected owner of the source bucket (`ExpectedBucketOwner` on
+    /// every read of it).
+    source_account: Option<String>,
     iam: aws_sdk_iam::Client,
     destination: aws_sdk_s3::Client,
     audit_role: Option<String>,
@@ -175,6 +178,7 @@ impl Reader {
         }
         Self {
             source: s3(aws_sdk_s3::config::Builder::from(base)),
+            source_account: super::caller_account(base).await,
             iam: aws_sdk_iam::Client::new(base),
             destination: s3(destination),
             audit_role: config.destination_role_arn.clone(),
@@ -243,7 +247,9 @@ impl Reader {
         let existence = self.source_existence(bucket).await;
         if matches!(
             existence,
-            SourceExistence::Missing | SourceExistence::OtherRegion { .. }
+            SourceExistence::Missing
+                | SourceExistence::OtherRegion { .. }
+                | SourceExistence::NotInAccount(_)
         ) {
             return SourceFacts {
                 bucket: bucket.to_string(),
@@ -257,12 +263,14 @@ impl Reader {
                 missing_key_head: None,
             };
         }
-        let versioning = bucket_versioning(&self.source, bucket, &on, me, problems).await;
+        let owner = self.source_account.as_deref();
+        let versioning = bucket_versioning(&self.source, bucket, owner, &on, me, problems).await;
         let mut replication_read = true;
         let replication = match self
             .source
             .get_bucket_replication()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.source_account.clone())
             .send()
             .await
         {
@@ -280,6 +288,7 @@ impl Reader {
             .source
             .get_bucket_encryption()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.source_account.clone())
             .send()
             .await
         {
@@ -301,6 +310,7 @@ impl Reader {
             .source
             .get_bucket_lifecycle_configuration()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.source_account.clone())
             .send()
             .await
         {
@@ -315,6 +325,7 @@ impl Reader {
             .source
             .get_bucket_notification_configuration()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.source_account.clone())
             .send()
             .await
         {
@@ -350,7 +361,7 @@ impl Reader {
                 None
             }
         };
-        let missing_key_head = Some(missing_key_head(&self.source, bucket).await);
+        let missing_key_head = Some(missing_key_head(&self.source, bucket, owner).await);
         SourceFacts {
             bucket: bucket.to_string(),
             existence,
@@ -367,7 +378,14 @@ impl Reader {
     /// HeadBucket of the source: missing (404), in another region (`x-amz-bucket-region`
     /// on a 301/400), or readable as far as doctor can tell.
     async fn source_existence(&self, bucket: &str) -> SourceExistence {
-        match self.source.head_bucket().bucket(bucket).send().await {
+        match self
+            .source
+            .head_bucket()
+            .bucket(bucket)
+            .set_expected_bucket_owner(self.source_account.clone())
+            .send()
+            .await
+        {
             Ok(_) => SourceExistence::Exists,
             Err(e) => {
                 let raw = e.raw_response();
@@ -382,6 +400,11 @@ impl Reader {
                     .unwrap_or_default();
                 match (status_of(&e), region) {
                     (Some(404), _) => SourceExistence::Missing,
+                    (Some(403), None) if self.source_account.is_some() => {
+                        SourceExistence::NotInAccount(
+                            self.source_account.clone().unwrap_or_default(),
+                        )
+                    }
                     (Some(301 | 400), Some(bucket_region)) if bucket_region != configured => {
                         SourceExistence::OtherRegion {
                             bucket_region,
@@ -532,12 +555,24 @@ impl Reader {
             ownership: None,
             missing_key_head: None,
         };
-        if facts.existence == Existence::Missing {
+        // A bucket that is not in the rule's account is not read further: its configuration
+        // would be someone else's.
+        if matches!(
+            facts.existence,
+            Existence::Missing | Existence::NotInAccount
+        ) {
             return facts;
         }
         let d = &self.destination;
-        facts.versioning = bucket_versioning(d, bucket, &on, &who, problems).await;
-        match d.get_bucket_policy().bucket(bucket).send().await {
+        let owner = Some(facts.expected_account.as_str());
+        facts.versioning = bucket_versioning(d, bucket, owner, &on, &who, problems).await;
+        match d
+            .get_bucket_policy()
+            .bucket(bucket)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await
+        {
             Ok(out) => {
                 facts.policy = out.policy;
                 facts.policy_read = true;
@@ -548,6 +583,7 @@ impl Reader {
         match d
             .get_bucket_ownership_controls()
             .bucket(bucket)
+            .set_expected_bucket_owner(owner.map(str::to_string))
             .send()
             .await
         {
@@ -560,7 +596,7 @@ impl Reader {
             Err(e) if e.code() == Some("OwnershipControlsNotFoundError") => {}
             Err(e) => problems.push(problem(&e, "s3:GetBucketOwnershipControls", &on, &who)),
         }
-        facts.missing_key_head = Some(missing_key_head(d, bucket).await);
+        facts.missing_key_head = Some(missing_key_head(d, bucket, owner).await);
         facts
     }
 }
@@ -568,11 +604,18 @@ impl Reader {
 async fn bucket_versioning(
     client: &aws_sdk_s3::Client,
     bucket: &str,
+    owner: Option<&str>,
     on: &str,
     who: &str,
     problems: &mut Vec<String>,
 ) -> Option<Versioning> {
-    match client.get_bucket_versioning().bucket(bucket).send().await {
+    match client
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .set_expected_bucket_owner(owner.map(str::to_string))
+        .send()
+        .await
+    {
         Ok(out) => Some(match out.status {
             Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
             Some(_) => Versioning::Suspended,
@@ -585,11 +628,16 @@ async fn bucket_versioning(
     }
 }
 
-async fn missing_key_head(client: &aws_sdk_s3::Client, bucket: &str) -> MissingKeyHead {
+async fn missing_key_head(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: Option<&str>,
+) -> MissingKeyHead {
     match client
         .head_object()
         .bucket(bucket)
         .key(MISSING_KEY)
+        .set_expected_bucket_owner(owner.map(str::to_string))
         .send()
         .await
     {

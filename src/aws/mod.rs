@@ -49,6 +49,9 @@ pub struct AwsClients {
     pub destination_s3: DestinationConfigs,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    /// The account of the credentials in use (asked of STS on the command line only): the
+    /// expected owner of every source bucket.
+    pub caller_account: Option<String>,
 }
 
 /// Which S3 client configuration reaches a destination account.
@@ -85,7 +88,9 @@ impl AwsClients {
     pub async fn load_checked(config: &Config) -> Result<Self, SetupError> {
         let base = Self::base().await;
         check_setup(&base).await?;
-        Ok(Self::from_sdk_config(&base, config).await)
+        let mut clients = Self::from_sdk_config(&base, config).await;
+        clients.caller_account = caller_account(&base).await;
+        Ok(clients)
     }
 
     pub async fn load(config: &Config) -> Self {
@@ -145,6 +150,22 @@ impl AwsClients {
             },
             cloudwatch: aws_sdk_cloudwatch::Client::new(base),
             sns: aws_sdk_sns::Client::new(base),
+            caller_account: None,
+        }
+    }
+}
+
+/// The account the credentials belong to (STS GetCallerIdentity; `None` if STS does not say).
+pub async fn caller_account(base: &SdkConfig) -> Option<String> {
+    match aws_sdk_sts::Client::new(base)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(identity) => identity.account,
+        Err(error) => {
+            tracing::warn!(error = %error::ErrorSummary::of(&error), "sts:GetCallerIdentity failed: source buckets are read without an ExpectedBucketOwner");
+            None
         }
     }
 }
@@ -249,9 +270,13 @@ pub fn live_auditor(
     clients: AwsClients,
     emf_output: crate::metrics::EmfOutput,
 ) -> LiveAuditor {
+    let probe = s3::S3Probe::new(clients.source_s3, clients.destination_s3);
+    if let Some(account) = &clients.caller_account {
+        probe.expect_source_owner(account);
+    }
     crate::handler::Auditor::new(
         config,
-        s3::S3Probe::new(clients.source_s3, clients.destination_s3),
+        probe,
         cloudwatch::CloudWatchMetrics::new(clients.cloudwatch),
         alerts::SnsAlerts::new(clients.sns),
         emf_output,

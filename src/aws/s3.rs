@@ -88,6 +88,9 @@ pub struct S3Probe {
     bucket_regions: Arc<Mutex<HashMap<String, String>>>,
     /// HeadBucket answers per (bucket, expected owner), trusted for [`BUCKET_CHECK_TTL`].
     bucket_checks: Arc<Mutex<BucketChecks>>,
+    /// The account that must own every source bucket (the auditor's own, in account A): sent as
+    /// `ExpectedBucketOwner` on every source-side call once known.
+    source_owner: Arc<std::sync::OnceLock<String>>,
 }
 
 impl S3Probe {
@@ -115,7 +118,18 @@ impl S3Probe {
             default_destination: default,
             bucket_regions: Arc::default(),
             bucket_checks: Arc::default(),
+            source_owner: Arc::default(),
         }
+    }
+
+    /// The account every source bucket must belong to (S3 user guide, "Verifying bucket
+    /// ownership with bucket owner condition"): a bucket of another account answers 403.
+    pub fn expect_source_owner(&self, account: &str) {
+        let _ = self.source_owner.set(account.to_string());
+    }
+
+    fn source_owner(&self) -> Option<&str> {
+        self.source_owner.get().map(String::as_str)
     }
 
     /// The credentials and expected owner for a destination (see `DestinationConfigs`).
@@ -315,7 +329,8 @@ fn redirect_region(raw: &HttpResponse, home: Option<&str>, tried: Option<&str>) 
 
 impl ObjectProbe for S3Probe {
     async fn head_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Probe {
-        self.head(&self.source, bucket, key, version_id, None).await
+        self.head(&self.source, bucket, key, version_id, self.source_owner())
+            .await
     }
 
     async fn head_destination(
@@ -341,7 +356,11 @@ impl ObjectProbe for S3Probe {
     ) -> Result<Option<ReplicationRules>, ProbeError> {
         let output = match self
             .in_bucket_region(&self.source, bucket, |client| {
-                client.get_bucket_replication().bucket(bucket).send()
+                client
+                    .get_bucket_replication()
+                    .bucket(bucket)
+                    .set_expected_bucket_owner(self.source_owner().map(str::to_string))
+                    .send()
             })
             .await
         {
@@ -363,12 +382,14 @@ impl ObjectProbe for S3Probe {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
-        self.tags(&self.source, bucket, key, version_id, None).await
+        self.tags(&self.source, bucket, key, version_id, self.source_owner())
+            .await
     }
 
     async fn explain_absence(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Absence {
         let side = &self.source;
-        match self.confirm_bucket(side, bucket, None).await {
+        let owner = self.source_owner();
+        match self.confirm_bucket(side, bucket, owner).await {
             Err(error) if error.kind == ProbeErrorKind::NoSuchBucket => {
                 return Absence::NoSuchBucket
             }
@@ -376,7 +397,7 @@ impl ObjectProbe for S3Probe {
             Ok(()) => {}
         }
         if version_id.is_some() {
-            match self.head(side, bucket, key, None, None).await {
+            match self.head(side, bucket, key, None, owner).await {
                 Probe::Found(facts) => {
                     return Absence::NoSuchVersion {
                         current: facts.version_id,

@@ -40,6 +40,9 @@ pub enum SourceExistence {
         bucket_region: String,
         configured: String,
     },
+    /// HeadBucket with `ExpectedBucketOwner` = the caller's account answered 403: the bucket
+    /// is another account's (or the caller may not s3:ListBucket it).
+    NotInAccount(String),
     /// 403 or another answer: reading goes on, and each refused read is named.
     Unknown(String),
 }
@@ -186,6 +189,17 @@ pub fn judge(facts: &LiveFacts) -> Report {
                     format!("the bucket is in region {bucket_region}, and doctor reads {configured}"),
                 )
                 .with_fix(format!("run with AWS_REGION={bucket_region}"))],
+                access_problems: facts.access_problems.clone(),
+            }
+        }
+        SourceExistence::NotInAccount(account) => {
+            return Report {
+                checks: vec![Check::fail(
+                    "source.exists",
+                    src,
+                    format!("HeadBucket with ExpectedBucketOwner={account} (your account) is refused (403): the bucket is another account's, or you may not s3:ListBucket it; nothing else was read"),
+                )
+                .with_fix("run doctor with credentials of the source bucket's account (account A)")],
                 access_problems: facts.access_problems.clone(),
             }
         }
