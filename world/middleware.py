@@ -24,7 +24,8 @@
   `POST /_world/inventory?bucket=B&destination=R&format=CSV|Parquet&prefix=P[&versions=all|current&fields=…&now=EPOCH]`,
   S3 Lifecycle expiration of a current version with `POST /_world/lifecycle-expire?bucket=B&key=K`
   (a delete marker S3 never replicates; answers {"version_id": …}), the alarm board and Embedded
-  Metric Format ingestion — see `alarms.py`).
+  Metric Format ingestion — see `alarms.py`, and what each SNS subscriber received with
+  `GET /_world/sns-deliveries[?topic=ARN&protocol=P]` (`DELETE` clears) — see `sns_delivery.py`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from werkzeug.wsgi import get_input_stream
 
 from xml.sax.saxutils import escape
 
-from . import cloudwatch_cbor, sigv4, sse_c
+from . import cloudwatch_cbor, sigv4, sns_delivery, sse_c
 from .accounts import ACCOUNT_BY_ACCESS_KEY, REGION, SOURCE
 from .alarms import AlarmEvaluator, ingest_emf
 from .engine import ReplicationEngine, _find_bucket, _find_version, parse_replication_configuration
@@ -641,6 +642,12 @@ class WorldMiddleware:
             if "error" in expired:
                 return _json(start_response, {"error": expired["error"]}, expired["status"])
             return _json(start_response, expired)
+        if path == "/_world/sns-deliveries":
+            # What each SNS subscriber received, in order (sns_delivery.py); DELETE clears
+            # (`topic=` only that topic's).
+            if method == "DELETE":
+                return _json(start_response, {"cleared": sns_delivery.LOG.clear(query.get("topic"))})
+            return _json(start_response, sns_delivery.LOG.list(query.get("topic"), query.get("protocol")))
         if path == "/_world/replication":
             if "bucket" not in query or "key" not in query:
                 return _json(start_response, {"error": "bucket and key are required"}, "400 Bad Request")

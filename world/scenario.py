@@ -8,7 +8,9 @@ policy, a replication role in A, one rule for all objects with ownership changed
            (DstPutObjectNotPermitted). (The how-to author's other mistake, the source bucket's
            name as principal, AWS refuses when the policy is saved: `howto_author_policy`.)
 Plus what the auditor needs: its read-only audit role in B, an SNS alert topic in A whose messages
-land in an SQS inbox (so alerts can be read back), an SQS queue in A that receives the source
+land in an SQS inbox (so alerts can be read back) and go to the on-call e-mail address and to Amazon
+Q Developer in chat applications (its https endpoint) — recorded, never sent, and shown by
+`GET /_world/sns-deliveries` (`sns_delivery.py`) —, an SQS queue in A that receives the source
 buckets' "object created" and "replication failed" notifications, and the CloudWatch alarms of
 infra/auditor.yaml, one auditor stack per source bucket, read from the template (`alarms.py`).
 
@@ -30,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from . import alarms
 from .accounts import DESTINATION, REGION, SOURCE, THIRD, Account
+from .sns_delivery import AMAZON_Q_ENDPOINT
 
 HEALTHY_SOURCE = "acme-screenshots"
 HEALTHY_DESTINATION = "acme-screenshots-replica"
@@ -41,6 +44,7 @@ AUDIT_ROLE = "replication-auditor-read"
 EXTERNAL_ID = "replication-auditor-local"
 ALERT_TOPIC = "replication-auditor-alerts"
 ALERT_INBOX = "replication-auditor-alerts-inbox"
+ONCALL_EMAIL = "oncall@example.com"  # the alert topic's e-mail subscriber
 EVENT_QUEUE = "replication-auditor-events"
 AUDITOR_TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "infra", "auditor.yaml")
 
@@ -198,7 +202,14 @@ def build_classic(url: str) -> dict:
     topic_arn = sns.create_topic(Name=ALERT_TOPIC)["TopicArn"]
     inbox_url = sqs.create_queue(QueueName=ALERT_INBOX)["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+    # The alert topic's subscribers: the inbox the tests read, the on-call e-mail address, and
+    # Amazon Q Developer in chat applications (the subscription Amazon Q makes for a channel that
+    # maps the topic: https, raw message delivery off). moto confirms every subscription when it is
+    # made (real SNS waits for the e-mail's confirmation link; Amazon Q confirms its own).
+    alert_subscriptions = []
+    for protocol, endpoint in (("sqs", inbox_arn), ("email", ONCALL_EMAIL), ("https", AMAZON_Q_ENDPOINT)):
+        arn = sns.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, ReturnSubscriptionArn=True)["SubscriptionArn"]
+        alert_subscriptions.append({"protocol": protocol, "endpoint": endpoint, "subscription_arn": arn})
 
     events_url = sqs.create_queue(QueueName=EVENT_QUEUE)["QueueUrl"]
     events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -229,6 +240,7 @@ def build_classic(url: str) -> dict:
         "external_id": EXTERNAL_ID,
         "alert_topic_arn": topic_arn,
         "alert_inbox_url": inbox_url,
+        "alert_subscriptions": alert_subscriptions,
         "event_queue_url": events_url,
     }
 

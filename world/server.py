@@ -16,7 +16,7 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import keepalive
+from . import keepalive, sns_delivery
 from .engine import ReplicationEngine
 from .faults import FaultError, Faults
 from .middleware import WorldMiddleware
@@ -32,6 +32,7 @@ class World:
         self.engine = ReplicationEngine(replication_delay, self.faults)
         self.middleware = WorldMiddleware(DomainDispatcherApplication(create_backend_app), self.engine, self.faults)
         keepalive.install()
+        sns_delivery.install()  # SNS deliveries recorded on this machine, never sent (sns_delivery.py)
         self._server = make_server(
             host, port, self.middleware, threaded=True, request_handler=keepalive.KeepAliveRequestHandler
         )
