@@ -344,7 +344,7 @@ fn chat_body(
             "textType": "client-markdown",
             "title": format!(":warning: {}", markdown(subject)),
             "description": truncate(&description, 8000),
-            "nextSteps": next_steps.iter().map(|s| truncate(s, 1000)).collect::<Vec<_>>(),
+            "nextSteps": next_steps.iter().map(|s| truncate(s, 350)).collect::<Vec<_>>(),
             "keywords": keywords.iter().map(|k| truncate(k, 75)).collect::<Vec<_>>(),
         },
         "metadata": {

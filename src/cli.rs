@@ -265,7 +265,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let clients = AwsClients::load_checked(&config).await?;
     // The schedule's drift-check input runs what the Lambda runs for it.
     if let Some(request) = crate::doctor::schedule::request(&payload) {
-        let drift = crate::runtime::DriftCheckSinks::new(&config, &clients);
+        let drift = crate::aws::doctor::DriftChecker::new(&config, &clients);
         let response = drift.run(&request, EmfOutput::Stderr).await?;
         println!("{}", serde_json::to_string_pretty(&response)?);
         let failing = response["doctor"]

@@ -52,8 +52,6 @@ pub enum HandlerError {
     Event(#[from] EventError),
     #[error("the response could not be serialised: {0}")]
     Response(serde_json::Error),
-    #[error(transparent)]
-    DriftCheck(#[from] crate::aws::doctor::DriftCheckError),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -61,7 +59,6 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let error_type = match &error {
             HandlerError::Event(_) => "UnrecognisedEvent",
             HandlerError::Response(_) => "ResponseNotSerialisable",
-            HandlerError::DriftCheck(_) => "DriftCheckNotConfigured",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),

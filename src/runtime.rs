@@ -196,7 +196,7 @@ async fn serve_lambda() -> ExitCode {
         }
     };
     let clients = AwsClients::load(&config).await;
-    let drift = Arc::new(DriftCheckSinks::new(&config, &clients));
+    let drift = Arc::new(crate::aws::doctor::DriftChecker::new(&config, &clients));
     let margin = config.deadline_margin;
     let auditor = Arc::new(live_auditor(config, clients, EmfOutput::Stdout));
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -206,7 +206,7 @@ async fn serve_lambda() -> ExitCode {
         let first = Arc::clone(&first);
         async move {
             if let Some(request) = crate::doctor::schedule::request(&event.payload) {
-                return drift.run(&request, EmfOutput::Stdout).await;
+                return Ok::<Value, InvocationError>(drift.run(&request, EmfOutput::Stdout).await?);
             }
             // The function runs in the source account: its own ARN names the owner every
             // source bucket must have (ExpectedBucketOwner), at no cost.
@@ -217,12 +217,15 @@ async fn serve_lambda() -> ExitCode {
             if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
                 warn_if_margin_exceeds_timeout(margin, deadline);
             }
-            let report = auditor.handle(&event.payload, Some(deadline)).await?;
+            let report = auditor
+                .handle(&event.payload, Some(deadline))
+                .await
+                .map_err(InvocationError::Handler)?;
             // A response that cannot be serialised fails the invocation (SQS then retries the
             // batch); answering `null` would tell SQS that every message succeeded.
-            report
+            Ok(report
                 .to_response(crate::report::MAX_RESPONSE_BYTES)
-                .map_err(crate::handler::HandlerError::Response)
+                .map_err(crate::handler::HandlerError::Response)?)
         }
     }))
     .await;
@@ -235,35 +238,24 @@ async fn serve_lambda() -> ExitCode {
     }
 }
 
-/// What the scheduled drift check needs, built once beside the auditor (same clients).
-pub struct DriftCheckSinks {
-    config: Config,
-    metrics: crate::aws::cloudwatch::CloudWatchMetrics,
-    alerts: crate::aws::alerts::SnsAlerts,
+/// Why an invocation failed: the handler's reasons, or a drift-check input it cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error(transparent)]
+    Handler(#[from] crate::handler::HandlerError),
+    #[error(transparent)]
+    DriftCheck(#[from] crate::aws::doctor::DriftCheckError),
 }
 
-impl DriftCheckSinks {
-    pub fn new(config: &Config, clients: &AwsClients) -> Self {
-        Self {
-            config: config.clone(),
-            metrics: crate::aws::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
-            alerts: crate::aws::alerts::SnsAlerts::new(clients.sns.clone()),
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        match error {
+            InvocationError::Handler(error) => error.into(),
+            InvocationError::DriftCheck(error) => lambda_runtime::Diagnostic {
+                error_type: "DriftCheckNotConfigured".into(),
+                error_message: error.to_string(),
+            },
         }
-    }
-
-    pub async fn run(
-        &self,
-        request: &crate::doctor::schedule::DriftCheck,
-        emf_output: EmfOutput,
-    ) -> Result<Value, crate::handler::HandlerError> {
-        Ok(crate::aws::doctor::drift_check(
-            &self.config,
-            request,
-            &self.metrics,
-            &self.alerts,
-            emf_output,
-        )
-        .await?)
     }
 }
 

@@ -114,6 +114,38 @@ pub async fn drift_check(
     Ok(schedule::response(&results))
 }
 
+/// What the scheduled drift check needs, built once beside the auditor (the same clients).
+pub struct DriftChecker {
+    config: Config,
+    metrics: super::cloudwatch::CloudWatchMetrics,
+    alerts: super::alerts::SnsAlerts,
+}
+
+impl DriftChecker {
+    pub fn new(config: &Config, clients: &super::AwsClients) -> Self {
+        Self {
+            config: config.clone(),
+            metrics: super::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
+            alerts: super::alerts::SnsAlerts::new(clients.sns.clone()),
+        }
+    }
+
+    pub async fn run(
+        &self,
+        request: &DriftCheck,
+        emf_output: EmfOutput,
+    ) -> Result<serde_json::Value, DriftCheckError> {
+        drift_check(
+            &self.config,
+            request,
+            &self.metrics,
+            &self.alerts,
+            emf_output,
+        )
+        .await
+    }
+}
+
 struct Reader {
     source: aws_sdk_s3::Client,
     /// The caller's account: the expected owner of the source bucket (`ExpectedBucketOwner` on
