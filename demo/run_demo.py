@@ -179,16 +179,36 @@ def show_metrics(url: str) -> None:
 
 
 def show_alerts(url: str) -> None:
-    sqs = scenario.client("sqs", url, SOURCE)
-    inbox = sqs.get_queue_url(QueueName=scenario.ALERT_INBOX)["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-    if not messages:
+    """What each subscriber of the alert topic received (the world's SNS records every delivery):
+    the e-mail text, the Amazon Q Developer chat notification, the JSON an SQS consumer gets."""
+    import urllib.parse
+    import urllib.request
+
+    topic = f"arn:aws:sns:us-east-1:{SOURCE.account_id}:{scenario.ALERT_TOPIC}"
+    query = urllib.parse.urlencode({"topic": topic})
+    with urllib.request.urlopen(f"{url}/_world/sns-deliveries?{query}") as response:
+        deliveries = json.load(response)
+    if not deliveries:
         print("  (no alert was sent)")
-    for message in messages:
-        envelope = json.loads(message["Body"])
-        print(f"  Subject: {envelope.get('Subject')}")
-        for line in envelope["Message"].splitlines():
-            print(textwrap.fill(line, 100, initial_indent="  | ", subsequent_indent="  |      ") if line else "  |")
+    for delivery in deliveries:
+        protocol = delivery["protocol"]
+        if protocol == "email":
+            print(f"  E-mail to {delivery['endpoint']} — Subject: {delivery['subject']}")
+            for line in delivery["message"].splitlines():
+                print(textwrap.fill(line, 100, initial_indent="  | ", subsequent_indent="  |      ") if line else "  |")
+        elif protocol == "https":
+            verdict = "accepted" if delivery.get("accepted") else f"DROPPED ({delivery.get('reason')})"
+            notification = json.loads(json.loads(delivery["message"])["Message"])
+            print(f"  Chat (Amazon Q Developer, {verdict}): thread {notification['metadata']['threadId']}")
+            print(f"  | {notification['content']['title']}")
+            for line in notification["content"]["description"].splitlines():
+                print(f"  | {line[:120]}")
+            for step in notification["content"].get("nextSteps", []):
+                print(f"  | next: {step[:120]}")
+        elif protocol == "sqs":
+            data = json.loads(json.loads(delivery["message"])["Message"])
+            causes = ", ".join(f"{c['verdict']} {c.get('code') or ''} x{c['count']}".replace("  ", " ") for c in data["causes"])
+            print(f"  SQS consumer (JSON): {len(data['causes'])} cause(s): {causes}")
         print()
 
 
@@ -244,7 +264,7 @@ def main() -> int:
         heading("Metrics, as CloudWatch holds them (namespace S3ReplicationAuditor)")
         show_metrics(url)
 
-        heading("Alerts sent to SNS (read back from the topic's SQS subscription)")
+        heading("Alerts, as each subscriber of the SNS topic received them (grouped by cause)")
         show_alerts(url)
 
         show_alarm_board(url)

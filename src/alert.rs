@@ -442,11 +442,12 @@ fn plain(text: &str) -> String {
         .collect()
 }
 
-/// Markdown's special characters escaped, so a key cannot become a link or formatting.
+/// The characters that make markdown links, emphasis or HTML escaped (bucket names' '-' and
+/// '.' are left alone: chat clients show a backslash before them).
 fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in plain(text).chars() {
-        if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+        if "\\`*_[]()<>|~".contains(c) {
             out.push('\\');
         }
         out.push(c);
