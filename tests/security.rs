@@ -172,3 +172,40 @@ async fn hashed_keys_appear_in_no_log_and_no_alert() {
     // The response goes back to the caller only, and still names the object.
     assert!(report.to_string().contains("jane.doe"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_s3_call_of_the_auditor_names_the_expected_bucket_owner() {
+    let world = World::start();
+    world.scenario("tag-filter");
+    world.put(HEALTHY_SOURCE, "owner/a.png", b"x").await;
+    world.put(BROKEN_SOURCE, "owner/b.pdf", b"x").await;
+    world
+        .put_tagged("acme-tagged", "owner/c.txt", "replicate=yes")
+        .await;
+    world.drain();
+    let event = world.sqs_event_from_queue().await;
+    world.reset_stats();
+    let (_, report, stderr) = world.invoke(&event, &[]);
+    assert!(
+        report["findings"].as_array().unwrap().len() >= 3,
+        "{stderr}"
+    );
+    for args in [
+        vec!["check", "s3://acme-screenshots/owner/a.png"],
+        vec!["check", "s3://acme-screenshots/owner/A.png"],
+        vec!["doctor", "--source-bucket", HEALTHY_SOURCE],
+    ] {
+        let output = world.auditor(&args, &[]);
+        assert!(output.status.code().is_some(), "{args:?}");
+    }
+    let stats = world.stats();
+    assert_eq!(
+        stats.get("s3-without-expected-owner"),
+        None,
+        "S3 calls without ExpectedBucketOwner: {stats:#}"
+    );
+    assert!(
+        stats["s3"]["HeadObject"].as_u64().unwrap() >= 3,
+        "{stats:#}"
+    );
+}

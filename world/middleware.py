@@ -402,6 +402,10 @@ class WorldMiddleware:
             operation = _query_operation(environ)
         with self._stats_lock:
             self._stats[(service or "unsigned", operation)] += 1
+            # Which S3 calls came without a bucket owner condition (S3 user guide, "Verifying
+            # bucket ownership with bucket owner condition"): the auditor sends one on each.
+            if service == "s3" and bucket and not environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER"):
+                self._stats[("s3-without-expected-owner", operation)] += 1
 
         method = environ.get("REQUEST_METHOD", "GET")
         fault = self.faults.take_request_fault(service or "unsigned", operation, bucket, key)

@@ -415,6 +415,7 @@ impl ObjectProbe for S3Probe {
                     .list_objects_v2()
                     .bucket(bucket)
                     .prefix(folder)
+                    .set_expected_bucket_owner(owner.map(str::to_string))
                     .send()
             })
             .await;
