@@ -444,15 +444,12 @@ async fn publish_reconcile_metrics(
     clients: &AwsClients,
     outcome: &crate::reconcile::Outcome,
 ) -> crate::metrics::Delivery {
-    use crate::metrics::{datums, deliver, emf_lines};
     let pairs = [outcome.pair_metrics()];
-    let namespace = &config.metrics_namespace;
-    deliver(
+    crate::ports::deliver(
         &crate::aws::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
         config.metrics_mode,
-        namespace,
-        &datums(&pairs),
-        || emf_lines(namespace, &pairs, chrono::Utc::now().timestamp_millis()),
+        &config.metrics_namespace,
+        &crate::metrics::datums(&pairs),
         EmfOutput::Stderr,
     )
     .await

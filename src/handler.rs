@@ -751,12 +751,11 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
         let pairs = metrics::aggregate(findings);
         let namespace = &self.config.metrics_namespace;
-        metrics::deliver(
+        crate::ports::deliver(
             &self.metrics,
             self.config.metrics_mode,
             namespace,
             &metrics::datums(&pairs),
-            || metrics::emf_lines(namespace, &pairs, Utc::now().timestamp_millis()),
             self.emf_output,
         )
         .await;

@@ -1,5 +1,6 @@
-//! Metrics as data: findings → CloudWatch datapoints, and their Embedded Metric Format lines;
-//! [`deliver`] sends them the one way every command does (PutMetricData, EMF, or nothing).
+//! Metrics as data (pure): findings → CloudWatch datapoints, and the one Embedded Metric Format
+//! writer that turns any datapoints into EMF lines; `ports::deliver` sends them the one way
+//! every command does (PutMetricData, EMF, or nothing).
 //!
 //! Per (SourceBucket, DestinationBucket) pair seen in an invocation: `ObjectsAudited`, one
 //! count per verdict (zeros included, so dashboards and alarms see continuous data),
@@ -11,15 +12,14 @@
 //! watch (an unreplicated object may have no destination at all).
 
 use crate::audit::{Finding, Verdict};
-use crate::config::MetricsMode;
-use crate::ports::{DisplayChain, MetricsPublisher};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::io::Write;
 
 pub const OBJECTS_AUDITED: &str = "ObjectsAudited";
 pub const REPLICATION_LAG: &str = "ReplicationLag";
 pub const AUDIT_RETRIES: &str = "AuditRetries";
+/// The scheduled drift check's count of FAIL lines and refused reads per source bucket.
+pub const SETUP_PROBLEMS: &str = "SetupProblems";
 pub const SOURCE_BUCKET: &str = "SourceBucket";
 pub const DESTINATION_BUCKET: &str = "DestinationBucket";
 /// Dimension value when a finding has no destination (e.g. no rule covers the key).
@@ -33,7 +33,7 @@ pub fn metric_names() -> Vec<&'static str> {
         OBJECTS_AUDITED,
         REPLICATION_LAG,
         AUDIT_RETRIES,
-        crate::doctor::schedule::SETUP_PROBLEMS,
+        SETUP_PROBLEMS,
     ];
     names.extend(Verdict::ALL.iter().map(|v| v.metric_name()));
     names
@@ -158,39 +158,45 @@ pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
     out
 }
 
-/// One Embedded Metric Format line per pair (CloudWatch Logs turns them into metrics).
-pub fn emf_lines(namespace: &str, pairs: &[PairMetrics], timestamp_ms: i64) -> Vec<String> {
-    pairs
-        .iter()
-        .map(|pair| {
-            let mut definitions = vec![json!({"Name": OBJECTS_AUDITED, "Unit": "Count"})];
+/// Embedded Metric Format lines for `data` (CloudWatch user guide, "Specification: Embedded
+/// metric format"): one line per dimension set and values, in first-seen order, each metric
+/// with its unit. CloudWatch Logs turns them into the same metrics PutMetricData would.
+pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Vec<String> {
+    let mut groups: Vec<(&[(&'static str, String)], Vec<&MetricDatum>)> = Vec::new();
+    for datum in data {
+        match groups
+            .iter_mut()
+            .find(|(d, _)| *d == datum.dimensions.as_slice())
+        {
+            Some((_, members)) => members.push(datum),
+            None => groups.push((datum.dimensions.as_slice(), vec![datum])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(dimensions, members)| {
             let mut line = Map::new();
-            line.insert(
-                SOURCE_BUCKET.into(),
-                Value::from(pair.source_bucket.clone()),
-            );
-            line.insert(
-                DESTINATION_BUCKET.into(),
-                Value::from(pair.destination_bucket.clone()),
-            );
-            line.insert(OBJECTS_AUDITED.into(), Value::from(pair.audited));
-            for (verdict, count) in &pair.counts {
-                definitions.push(json!({"Name": verdict.metric_name(), "Unit": "Count"}));
-                line.insert(verdict.metric_name().into(), Value::from(*count));
+            for (name, value) in dimensions {
+                line.insert((*name).into(), Value::from(value.clone()));
             }
-            definitions.push(json!({"Name": AUDIT_RETRIES, "Unit": "Count"}));
-            line.insert(AUDIT_RETRIES.into(), Value::from(pair.retried));
-            if let Some(lag) = pair.lag_seconds {
-                definitions.push(json!({"Name": REPLICATION_LAG, "Unit": "Seconds"}));
-                line.insert(REPLICATION_LAG.into(), Value::from(lag));
+            let mut definitions = Vec::new();
+            for datum in &members {
+                definitions.push(json!({"Name": datum.name, "Unit": datum.unit.as_str()}));
+                let value = if datum.value.fract() == 0.0 && datum.unit == Unit::Count {
+                    Value::from(datum.value as i64)
+                } else {
+                    Value::from(datum.value)
+                };
+                line.insert(datum.name.into(), value);
             }
+            let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
             line.insert(
                 "_aws".into(),
                 json!({
                     "Timestamp": timestamp_ms,
                     "CloudWatchMetrics": [{
                         "Namespace": namespace,
-                        "Dimensions": [[SOURCE_BUCKET, DESTINATION_BUCKET], [SOURCE_BUCKET]],
+                        "Dimensions": [names],
                         "Metrics": definitions,
                     }]
                 }),
@@ -215,38 +221,6 @@ pub enum Delivery {
     PutMetricData,
     Emf,
     Off,
-}
-
-/// Sends `data` as `mode` says. When PutMetricData is refused, the same values are written as
-/// EMF lines instead (`emf`), so a datapoint is never silently lost.
-pub async fn deliver(
-    publisher: &impl MetricsPublisher,
-    mode: MetricsMode,
-    namespace: &str,
-    data: &[MetricDatum],
-    emf: impl FnOnce() -> Vec<String>,
-    output: EmfOutput,
-) -> Delivery {
-    match mode {
-        MetricsMode::Off => return Delivery::Off,
-        MetricsMode::CloudWatch => match publisher.put(namespace, data).await {
-            Ok(_) => return Delivery::PutMetricData,
-            Err(failure) => tracing::error!(
-                error = %DisplayChain(&failure),
-                "could not publish metrics to CloudWatch; writing them as Embedded Metric Format instead"
-            ),
-        },
-        MetricsMode::Emf => {}
-    }
-    let text: String = emf().into_iter().map(|line| line + "\n").collect();
-    let written = match output {
-        EmfOutput::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
-        EmfOutput::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
-    };
-    if let Err(failure) = written {
-        tracing::error!(error = %failure, "could not write Embedded Metric Format lines");
-    }
-    Delivery::Emf
 }
 
 #[cfg(test)]
@@ -306,10 +280,22 @@ mod tests {
     #[test]
     fn emf_lines_are_valid_json_with_the_namespace_and_no_lag_from_ages() {
         let pairs = aggregate(&[finding(Some("dst"), Verdict::Late, None)]);
-        let line: Value = serde_json::from_str(&emf_lines("NS", &pairs, 1)[0]).unwrap();
+        let lines = emf_lines("NS", &datums(&pairs), 1);
+        assert_eq!(lines.len(), 2, "one line per dimension set");
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "NS");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["SourceBucket", "DestinationBucket"]])
+        );
         assert_eq!(line["Late"], 1);
         assert!(line.get("ReplicationLag").is_none(), "an age is not a lag");
+        let rollup: Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(
+            rollup["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["SourceBucket"]])
+        );
+        assert!(rollup.get("DestinationBucket").is_none());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use crate::alert::AlertMessage;
 use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::{Absence, Probe, ProbeError};
-use crate::metrics::MetricDatum;
+use crate::config::MetricsMode;
+use crate::metrics::{Delivery, EmfOutput, MetricDatum};
 use std::future::Future;
+use std::io::Write;
 use thiserror::Error;
 
 /// HEADs objects and reads replication configurations and object tags.
@@ -98,4 +100,37 @@ pub trait AlertPublisher: Send + Sync {
         topic_arn: &str,
         message: &AlertMessage,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// Sends `data` as `mode` says: one PutMetricData call, or Embedded Metric Format lines on
+/// `output` (written by `metrics::emf_lines` from the same datapoints). When PutMetricData is
+/// refused, the same values are written as EMF lines instead, so a datapoint is never lost.
+pub async fn deliver(
+    publisher: &impl MetricsPublisher,
+    mode: MetricsMode,
+    namespace: &str,
+    data: &[MetricDatum],
+    output: EmfOutput,
+) -> Delivery {
+    match mode {
+        MetricsMode::Off => return Delivery::Off,
+        MetricsMode::CloudWatch => match publisher.put(namespace, data).await {
+            Ok(_) => return Delivery::PutMetricData,
+            Err(failure) => tracing::error!(
+                error = %DisplayChain(&failure),
+                "could not publish metrics to CloudWatch; writing them as Embedded Metric Format instead"
+            ),
+        },
+        MetricsMode::Emf => {}
+    }
+    let lines = crate::metrics::emf_lines(namespace, data, chrono::Utc::now().timestamp_millis());
+    let text: String = lines.into_iter().map(|line| line + "\n").collect();
+    let written = match output {
+        EmfOutput::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+        EmfOutput::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+    if let Err(failure) = written {
+        tracing::error!(error = %failure, "could not write Embedded Metric Format lines");
+    }
+    Delivery::Emf
 }

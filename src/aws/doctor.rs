@@ -90,19 +90,11 @@ pub async fn drift_check(
         );
         results.push((bucket, report));
     }
-    let namespace = &config.metrics_namespace;
-    crate::metrics::deliver(
+    crate::ports::deliver(
         metrics,
         config.metrics_mode,
-        namespace,
+        &config.metrics_namespace,
         &schedule::datums(&results),
-        || {
-            let now = chrono::Utc::now().timestamp_millis();
-            results
-                .iter()
-                .map(|(bucket, report)| schedule::emf_line(namespace, bucket, report, now))
-                .collect()
-        },
         emf_output,
     )
     .await;

@@ -12,7 +12,7 @@ use crate::alert::AlertMessage;
 use crate::metrics::{MetricDatum, Unit, SOURCE_BUCKET};
 use serde_json::{json, Value};
 
-pub const SETUP_PROBLEMS: &str = "SetupProblems";
+pub use crate::metrics::SETUP_PROBLEMS;
 
 /// A drift-check request; `None` from [`request`] means the payload is something else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,23 +55,6 @@ pub fn datums(results: &[(String, Report)]) -> Vec<MetricDatum> {
             dimensions: vec![(SOURCE_BUCKET, bucket.clone())],
         })
         .collect()
-}
-
-/// The Embedded Metric Format line of one bucket's `SetupProblems`.
-pub fn emf_line(namespace: &str, bucket: &str, report: &Report, timestamp_ms: i64) -> String {
-    json!({
-        SOURCE_BUCKET: bucket,
-        SETUP_PROBLEMS: problems(report),
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [[SOURCE_BUCKET]],
-                "Metrics": [{"Name": SETUP_PROBLEMS, "Unit": "Count"}],
-            }],
-        },
-    })
-    .to_string()
 }
 
 /// One message naming every failing check and refused read; `None` when all is well.
@@ -174,7 +157,9 @@ mod tests {
         assert!(alert.body.contains("    \"Effect\": \"Allow\""));
         assert!(alert.body.contains("CANNOT READ: grant s3:GetBucketPolicy"));
         assert!(super::alert(&results[..1]).is_none());
-        let line: Value = serde_json::from_str(&emf_line("NS", "bad", &results[1].1, 1)).unwrap();
+        let lines = crate::metrics::emf_lines("NS", &datums(&results), 1);
+        let line: Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(line["SourceBucket"], "bad");
         assert_eq!(line["SetupProblems"], 2);
     }
 }

@@ -14,9 +14,10 @@
 use super::manifest::Row;
 use super::ReconcileError;
 use chrono::DateTime;
-use std::collections::HashMap;
+use hashbrown::hash_table::{Entry, HashTable};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -29,6 +30,8 @@ const LOCAL_BUFFER: usize = 64 * 1024;
 pub const INDEX_BYTES_PER_ROW: u64 = 112;
 /// Partitions one split makes at most (each is a file open while splitting).
 pub const MAX_FANOUT: u64 = 256;
+/// Bytes of a spill file read at a time.
+const SPILL_READ_BUFFER: usize = 1 << 20;
 
 fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ReconcileError + '_ {
     move |source| ReconcileError::Spill {
@@ -37,18 +40,43 @@ fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ReconcileError + '_ {
     }
 }
 
-/// The partition of (key, version id) under `seed`, out of `partitions`.
-fn partition_of(key: &str, version_id: &str, seed: u64, partitions: u64) -> usize {
-    let hash =
-        ahash::RandomState::with_seeds(seed, 0x5eed, 0x1ce, 0xb0b).hash_one((key, version_id));
-    (hash % partitions) as usize
+/// The seeds of [`identity_hash`] (fixed: a spilled record carries its hash).
+const IDENTITY_SEEDS: ahash::RandomState =
+    ahash::RandomState::with_seeds(0x5eed, 0x1ce, 0xb0b, 0x0ca7);
+
+/// The hash of (key, version id) that every encoded record carries: it picks the record's
+/// partition (with each split's seed) and its place in a partition's index, so each row is
+/// hashed once, when it is read.
+pub fn identity_hash(key: &[u8], version_id: &[u8]) -> u64 {
+    let mut hasher = IDENTITY_SEEDS.build_hasher();
+    hasher.write_usize(key.len());
+    hasher.write(key);
+    hasher.write(version_id);
+    hasher.finish()
 }
 
-/// Appends `row` to `out`: `u32` length, then key, version id, flags, size, last-modified
-/// (ms), ETag and replication status; strings as `u16` length + UTF-8.
-pub fn encode(row: &Row, out: &mut Vec<u8>) {
+/// The partition of a record whose identity hashes to `hash`, under `seed`, out of
+/// `partitions`: a different mix of the hash per seed, so a split spreads what one partition
+/// held.
+fn partition_of(hash: u64, seed: u64, partitions: u64) -> usize {
+    // splitmix64's finaliser of the hash and the seed.
+    let mut value = hash ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    value = (value ^ (value >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    value ^= value >> 31;
+    (value % partitions) as usize
+}
+
+/// Bytes before the key in a record: the identity hash.
+const HASH_BYTES: usize = 8;
+
+/// Appends `row` to `out`: `u32` length, then the identity hash (`u64`), key, version id,
+/// flags, size, last-modified (ms), ETag and replication status; strings as `u16` length +
+/// UTF-8.
+pub fn encode(row: &Row, hash: u64, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&hash.to_le_bytes());
     let text = |out: &mut Vec<u8>, s: &str| {
         out.extend_from_slice(&(s.len() as u16).to_le_bytes());
         out.extend_from_slice(s.as_bytes());
@@ -73,6 +101,11 @@ pub fn encode(row: &Row, out: &mut Vec<u8>) {
     text(out, &row.replication_status);
     let length = (out.len() - start - 4) as u32;
     out[start..start + 4].copy_from_slice(&length.to_le_bytes());
+}
+
+/// The identity hash an encoded record carries.
+fn hash_of(record: &[u8]) -> u64 {
+    u64::from_le_bytes(record[..HASH_BYTES].try_into().unwrap_or([0; 8]))
 }
 
 /// Reads one encoded record (without its length prefix) into `row`.
@@ -123,9 +156,20 @@ fn fields(record: &[u8]) -> (&[u8], &[u8], usize) {
         let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
         (&record[at + 2..at + 2 + length], at + 2 + length)
     };
-    let (key, next) = field(0);
+    let (key, next) = field(HASH_BYTES);
     let (version_id, next) = field(next);
     (key, version_id, next)
+}
+
+/// The replication status of one encoded record, as the inventory wrote it.
+fn status_of(record: &[u8]) -> &str {
+    let (_, _, mut at) = fields(record);
+    let flags = record[at];
+    at += 1 + 8 * ((flags >> 3) & 1) as usize + 8 * ((flags >> 4) & 1) as usize;
+    let etag = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
+    at += 2 + etag;
+    let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
+    std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default()
 }
 
 /// Key and version id of one encoded record, borrowed as bytes (no UTF-8 check: the index
@@ -146,24 +190,46 @@ fn records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Streams the records of a spill file, one reused buffer.
+/// Streams the records of a spill file through one reused buffer (records are handed out
+/// where they lie in it, never copied one by one).
 fn for_each_spilled(
     path: &Path,
     mut each: impl FnMut(&[u8]) -> Result<(), ReconcileError>,
 ) -> Result<(), ReconcileError> {
     let error = spill_error(path);
-    let mut reader = BufReader::with_capacity(256 * 1024, File::open(path).map_err(&error)?);
-    let mut record = Vec::new();
+    let mut file = File::open(path).map_err(&error)?;
+    let mut buffer = vec![0u8; SPILL_READ_BUFFER];
+    let (mut start, mut end) = (0, 0);
     loop {
-        let mut length = [0u8; 4];
-        match reader.read_exact(&mut length) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(error(e)),
+        // Every whole record in the buffer.
+        let mut needed = 4;
+        while end - start >= 4 {
+            let length =
+                u32::from_le_bytes(buffer[start..start + 4].try_into().unwrap_or([0; 4])) as usize;
+            if end - start - 4 < length {
+                needed = 4 + length;
+                break;
+            }
+            each(&buffer[start + 4..start + 4 + length])?;
+            start += 4 + length;
         }
-        record.resize(u32::from_le_bytes(length) as usize, 0);
-        reader.read_exact(&mut record).map_err(&error)?;
-        each(&record)?;
+        buffer.copy_within(start..end, 0);
+        end -= start;
+        start = 0;
+        if needed > buffer.len() {
+            buffer.resize(needed, 0);
+        }
+        let read = file.read(&mut buffer[end..]).map_err(&error)?;
+        if read == 0 {
+            return match end {
+                0 => Ok(()),
+                _ => Err(error(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the spill file ends inside a record",
+                ))),
+            };
+        }
+        end += read;
     }
 }
 
@@ -305,19 +371,35 @@ pub struct PartitionWriter<'a> {
 
 impl PartitionWriter<'_> {
     pub fn write(&mut self, row: &Row) -> Result<(), ReconcileError> {
-        let count = self.partitions.count();
-        let index = if count == 1 {
-            0
-        } else {
-            partition_of(&row.key, &row.version_id, self.partitions.seed, count)
-        };
+        let hash = identity_hash(row.key.as_bytes(), row.version_id.as_bytes());
+        let index = self.index_of(hash);
         let (buffer, rows) = &mut self.buffers[index];
-        encode(row, buffer);
+        encode(row, hash, buffer);
         *rows += 1;
         if buffer.len() >= self.partitions.buffer {
             self.flush_one(index)?;
         }
         Ok(())
+    }
+
+    /// Appends one encoded record as it is (a split moves records without decoding them).
+    fn write_record(&mut self, record: &[u8]) -> Result<(), ReconcileError> {
+        let index = self.index_of(hash_of(record));
+        let (buffer, rows) = &mut self.buffers[index];
+        buffer.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        buffer.extend_from_slice(record);
+        *rows += 1;
+        if buffer.len() >= self.partitions.buffer {
+            self.flush_one(index)?;
+        }
+        Ok(())
+    }
+
+    fn index_of(&self, hash: u64) -> usize {
+        match self.partitions.count() {
+            1 => 0,
+            count => partition_of(hash, self.partitions.seed, count),
+        }
     }
 
     fn flush_one(&mut self, index: usize) -> Result<(), ReconcileError> {
@@ -396,7 +478,8 @@ impl Sink {
 
 /// The destination rows of one partition, indexed by (key, version id).
 pub struct Index<'a> {
-    map: HashMap<(&'a [u8], &'a [u8]), usize, ahash::RandomState>,
+    /// Positions in `records`, by each record's identity hash.
+    table: HashTable<usize>,
     records: Vec<&'a [u8]>,
     matched: Vec<AtomicBool>,
 }
@@ -404,16 +487,25 @@ pub struct Index<'a> {
 impl<'a> Index<'a> {
     pub fn build(bytes: &'a [u8]) -> Self {
         let records: Vec<&[u8]> = records(bytes).collect();
-        let mut map = HashMap::with_capacity_and_hasher(
-            records.len(),
-            ahash::RandomState::with_seeds(1, 2, 3, 4),
-        );
+        let mut table = HashTable::with_capacity(records.len());
         for (position, record) in records.iter().enumerate() {
-            map.insert(identity(record), position);
+            let identity = identity(record);
+            let entry = table.entry(
+                hash_of(record),
+                |&at: &usize| self::identity(records[at]) == identity,
+                |&at: &usize| hash_of(records[at]),
+            );
+            // A (key, version id) listed twice: the later row is the one matched.
+            match entry {
+                Entry::Occupied(mut entry) => *entry.get_mut() = position,
+                Entry::Vacant(entry) => {
+                    entry.insert(position);
+                }
+            }
         }
         let matched = (0..records.len()).map(|_| AtomicBool::new(false)).collect();
         Self {
-            map,
+            table,
             records,
             matched,
         }
@@ -427,22 +519,25 @@ impl<'a> Index<'a> {
         self.records.is_empty()
     }
 
-    /// The destination row with `row`'s key and version id, read into `replica`; marks it matched.
-    pub fn take(&self, row: &Row, replica: &mut Row) -> bool {
-        match self
-            .map
-            .get(&(row.key.as_bytes(), row.version_id.as_bytes()))
-        {
-            Some(&position) => {
-                self.matched[position].store(true, Ordering::Relaxed);
-                decode_facts(self.records[position], replica);
-                // Equal to the source row's (that is how it was found): copied, not re-checked.
-                replica.key.clone_from(&row.key);
-                replica.version_id.clone_from(&row.version_id);
+    /// Whether a destination row has this identity (`hash` is its [`identity_hash`]); marks it
+    /// matched.
+    pub fn take(&self, hash: u64, key: &[u8], version_id: &[u8]) -> bool {
+        let found = self
+            .table
+            .find(hash, |&at| identity(self.records[at]) == (key, version_id));
+        match found {
+            Some(&at) => {
+                self.matched[at].store(true, Ordering::Relaxed);
                 true
             }
             None => false,
         }
+    }
+
+    /// [`Self::take`] for a decoded row.
+    pub fn take_row(&self, row: &Row) -> bool {
+        let (key, version_id) = (row.key.as_bytes(), row.version_id.as_bytes());
+        self.take(identity_hash(key, version_id), key, version_id)
     }
 
     /// Every destination row no source row matched.
@@ -536,11 +631,7 @@ pub fn split(
         let partitions =
             Partitions::files(dir, &format!("{name}-{side}"), fanout, seed, memory / 4)?;
         let mut writer = partitions.writer();
-        let mut row = Row::default();
-        sink.for_each(|record| {
-            decode(record, &mut row);
-            writer.write(&row)
-        })?;
+        sink.for_each(|record| writer.write_record(record))?;
         writer.flush()?;
         sides.push(partitions.finish()?);
     }
@@ -551,8 +642,12 @@ pub fn split(
 
 /// A joined row.
 pub enum Joined<'a> {
-    /// A source row and the destination row with its key and version id, if any.
-    Source(&'a Row, Option<&'a Row>),
+    /// A source row the destination has a row for (same key and version id): only its
+    /// replication status is read (the verdict of a matched row needs nothing else, see
+    /// `Context::matched`).
+    Matched { source_status: &'a str },
+    /// A source row with no destination row.
+    Unmatched(&'a Row),
     /// A destination row no source row matched.
     Orphan(&'a Row),
 }
@@ -566,13 +661,18 @@ pub fn join_partition(
     let bytes = destination.read()?;
     let index = Index::build(&bytes);
     let mut row = Row::default();
-    let mut replica = Row::default();
     let mut rows = 0;
     source.for_each(|record| {
-        decode(record, &mut row);
         rows += 1;
-        let found = index.take(&row, &mut replica);
-        each(Joined::Source(&row, found.then_some(&replica)))
+        let (key, version_id) = identity(record);
+        if index.take(hash_of(record), key, version_id) {
+            each(Joined::Matched {
+                source_status: status_of(record),
+            })
+        } else {
+            decode(record, &mut row);
+            each(Joined::Unmatched(&row))
+        }
     })?;
     index.for_each_unmatched(|row| each(Joined::Orphan(row)))?;
     Ok(rows)
@@ -595,9 +695,23 @@ impl Progress {
     }
 
     pub fn add(&self) {
-        let seen = self.rows.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.print && seen % 1_000_000 == 0 {
-            eprintln!("reconcile: {seen} {} rows read", self.what);
+        self.add_many(1);
+    }
+
+    /// `rows` more (workers count locally and add in batches: one shared counter bumped per
+    /// row by every core costs more than reading the row).
+    pub fn add_many(&self, rows: u64) {
+        if rows == 0 {
+            return;
+        }
+        let before = self.rows.fetch_add(rows, Ordering::Relaxed);
+        let seen = before + rows;
+        if self.print && seen / 1_000_000 > before / 1_000_000 {
+            eprintln!(
+                "reconcile: {} {} rows read",
+                seen / 1_000_000 * 1_000_000,
+                self.what
+            );
         }
     }
 
@@ -634,8 +748,8 @@ mod tests {
             ..Row::default()
         };
         let mut bytes = Vec::new();
-        encode(&full, &mut bytes);
-        encode(&marker, &mut bytes);
+        encode(&full, 7, &mut bytes);
+        encode(&marker, 8, &mut bytes);
         let mut decoded = Vec::new();
         for record in records(&bytes) {
             let mut row = Row::default();
@@ -644,9 +758,11 @@ mod tests {
                 identity(record),
                 (row.key.as_bytes(), row.version_id.as_bytes())
             );
+            assert_eq!(status_of(record), row.replication_status);
             decoded.push(row);
         }
         assert_eq!(decoded, [full, marker]);
+        assert_eq!(records(&bytes).map(hash_of).collect::<Vec<_>>(), [7, 8]);
     }
 
     #[test]
@@ -680,8 +796,8 @@ mod tests {
         for (destination, source) in pairs {
             join_partition(destination, source, &mut |joined| {
                 match joined {
-                    Joined::Source(_, Some(_)) => matched += 1,
-                    Joined::Source(_, None) => unmatched += 1,
+                    Joined::Matched { .. } => matched += 1,
+                    Joined::Unmatched(_) => unmatched += 1,
                     Joined::Orphan(_) => orphans += 1,
                 }
                 Ok(())

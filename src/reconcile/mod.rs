@@ -30,7 +30,8 @@ use manifest::{parse_row_into, Columns, CsvFields, FileFormat, InventoryError, M
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::Read;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -131,36 +132,31 @@ impl Inventory {
             path: name(),
             reason: e.to_string(),
         })?;
-        let mut reader = BufReader::with_capacity(
+        let mut lines = Lines::new(MultiGzDecoder::new(BufReader::with_capacity(
             256 * 1024,
-            MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file)),
-        );
-        let (mut line, mut fields, mut row) = (Vec::new(), CsvFields::default(), Row::default());
-        for number in 1.. {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| InventoryError::File {
-                    path: name(),
-                    reason: format!("not a readable gzip CSV file: {e}"),
-                })?;
-            if read == 0 {
-                break;
-            }
-            while matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
+            file,
+        )));
+        let (mut fields, mut row) = (CsvFields::default(), Row::default());
+        let mut number = 0;
+        while let Some(mut line) = lines.next_line().map_err(|e| InventoryError::File {
+            path: name(),
+            reason: format!("not a readable gzip CSV file: {e}"),
+        })? {
+            number += 1;
+            while let [rest @ .., b'\r'] = line {
+                line = rest;
             }
             if line.is_empty() {
                 continue;
             }
-            parse_row_into(&line, &self.columns, &mut fields, &mut row).map_err(|reason| {
+            parse_row_into(line, &self.columns, &mut fields, &mut row).map_err(|reason| {
                 InventoryError::Row {
                     path: name(),
                     line: number,
-                    reason: match number == 1 && self.is_header(&line) {
+                    reason: match number == 1 && self.is_header(line) {
                         // S3 Inventory CSV files have no header row ("Configuring Amazon S3
                         // Inventory": the columns are in manifest.json's fileSchema).
-                        true => format!("the file starts with a header row ({}): S3 Inventory CSV files have none — was it edited or written by another tool? Remove the header, or use the report S3 wrote", String::from_utf8_lossy(&line)),
+                        true => format!("the file starts with a header row ({}): S3 Inventory CSV files have none — was it edited or written by another tool? Remove the header, or use the report S3 wrote", String::from_utf8_lossy(line)),
                         false => reason,
                     },
                 }
@@ -198,14 +194,158 @@ impl Inventory {
         join::on_workers(workers, &queue, || {
             let mut writer = partitions.writer();
             while let Some(index) = queue.take() {
+                let mut counted = Counted::new(progress);
                 self.for_each_row(index, |row| {
-                    progress.add();
+                    counted.add();
                     writer.write(row)
                 })?;
             }
             writer.flush()
         })?;
         Ok(())
+    }
+
+    /// This side's data files, largest first (so that the last ones the workers take are
+    /// short, and no worker is left reading one long file alone at the end).
+    fn files_largest_first(&self) -> Vec<usize> {
+        let mut files: Vec<(u64, usize)> = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, path)| (std::fs::metadata(path).map_or(0, |m| m.len()), index))
+            .collect();
+        files.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        files.into_iter().map(|(_, index)| index).collect()
+    }
+}
+
+/// Every row of both sides into their partitions, by `workers` threads taking data files from
+/// one queue (the destination's first, each side's largest first): no core waits for the
+/// other to finish one side before both start on the next.
+fn partition_both(
+    sides: [(&Inventory, &Partitions, &Progress); 2],
+    workers: usize,
+) -> Result<(), ReconcileError> {
+    let files: Vec<(usize, usize)> = sides
+        .iter()
+        .enumerate()
+        .flat_map(|(side, (inventory, _, _))| {
+            inventory
+                .files_largest_first()
+                .into_iter()
+                .map(move |file| (side, file))
+        })
+        .collect();
+    let queue = Queue::new(files.len());
+    join::on_workers(workers, &queue, || {
+        let mut writers = [sides[0].1.writer(), sides[1].1.writer()];
+        while let Some(next) = queue.take() {
+            let (side, file) = files[next];
+            let (inventory, _, progress) = sides[side];
+            let writer = &mut writers[side];
+            let mut counted = Counted::new(progress);
+            inventory.for_each_row(file, |row| {
+                counted.add();
+                writer.write(row)
+            })?;
+        }
+        let [destination, source] = writers;
+        destination.flush()?;
+        source.flush()
+    })?;
+    Ok(())
+}
+
+/// Rows counted by one worker, added to the shared [`Progress`] in batches (and the rest when
+/// dropped).
+struct Counted<'a> {
+    progress: &'a Progress,
+    pending: u64,
+}
+
+impl<'a> Counted<'a> {
+    const BATCH: u64 = 4096;
+
+    fn new(progress: &'a Progress) -> Self {
+        Self {
+            progress,
+            pending: 0,
+        }
+    }
+
+    fn add(&mut self) {
+        self.pending += 1;
+        if self.pending == Self::BATCH {
+            self.progress.add_many(self.pending);
+            self.pending = 0;
+        }
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.progress.add_many(self.pending);
+    }
+}
+
+/// The lines of a decompressed stream, read in large blocks and handed out where they lie
+/// (without the `\n`; the last line may lack one).
+struct Lines<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> Lines<R> {
+    const BLOCK: usize = 256 * 1024;
+
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buffer: vec![0; Self::BLOCK],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
+        let mut searched = 0;
+        loop {
+            let pending = &self.buffer[self.start + searched..self.end];
+            if let Some(at) = memchr::memchr(b'\n', pending) {
+                let line = self.start..self.start + searched + at;
+                self.start = line.end + 1;
+                return Ok(Some(&self.buffer[line]));
+            }
+            searched = self.end - self.start;
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let line = self.start..self.end;
+                self.start = self.end;
+                return Ok(Some(&self.buffer[line]));
+            }
+            // Keep the partial line, make room, read on.
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.end == self.buffer.len() {
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+            loop {
+                match self.inner.read(&mut self.buffer[self.end..]) {
+                    Ok(0) => self.eof = true,
+                    Ok(read) => self.end += read,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+                break;
+            }
+        }
     }
 }
 
@@ -373,7 +513,8 @@ struct Context<'a> {
 /// One worker's verdicts; merged when every worker is done.
 #[derive(Default)]
 struct Tally {
-    counts: BTreeMap<&'static str, u64>,
+    /// Per verdict, in the order of [`Verdict::ALL`].
+    counts: [u64; Verdict::ALL.len()],
     /// Source rows whose status is REPLICA (all of them: the manifests are swapped).
     source_replicas: u64,
     findings: Vec<Finding>,
@@ -433,7 +574,7 @@ impl Context<'_> {
     ) -> Result<(), ReconcileError> {
         let object = self.object(row);
         let source = probe_of(row);
-        if ReplicationStatus::parse(&row.replication_status) == ReplicationStatus::Replica {
+        if is_replica_status(&row.replication_status) {
             tally.source_replicas += 1;
         }
         let replica = replica.map_or(Probe::NotFound, probe_of);
@@ -464,8 +605,7 @@ impl Context<'_> {
     /// A destination row no source row names: a replica (or replicated delete marker) whose
     /// source version is gone; any other row was written to the destination directly.
     fn orphan(&self, tally: &mut Tally, row: &Row) -> Result<(), ReconcileError> {
-        let is_replica =
-            ReplicationStatus::parse(&row.replication_status) == ReplicationStatus::Replica;
+        let is_replica = is_replica_status(&row.replication_status);
         if !is_replica && !row.is_delete_marker {
             tally.destination_only += 1;
             return Ok(());
@@ -485,8 +625,22 @@ impl Context<'_> {
         self.record(tally, decide(&input, &self.settings.policy))
     }
 
+    /// A source row the destination has a row for (same key and version id), judged without
+    /// building its [`Finding`]: [`decide`] finds every such row `replicated` and quiet
+    /// (row 1 of the table: the version is in the destination; no event, failure, tag
+    /// comparison or current-version HEAD comes from an inventory, and coverage is not asked
+    /// once the replica is there), so nothing is reported or re-driven. The unit test
+    /// `a_matched_row_is_judged_as_decide_judges_it` holds this to [`Self::source`] on every
+    /// kind of row.
+    fn matched(&self, tally: &mut Tally, source_status: &str) {
+        if is_replica_status(source_status) {
+            tally.source_replicas += 1;
+        }
+        tally.counts[verdict_slot(Verdict::Replicated)] += 1;
+    }
+
     fn record(&self, tally: &mut Tally, finding: Finding) -> Result<(), ReconcileError> {
-        *tally.counts.entry(finding.verdict.as_str()).or_default() += 1;
+        tally.counts[verdict_slot(finding.verdict)] += 1;
         if needs_redrive(&finding) {
             if let Some(redrive) = &self.redrive {
                 let mut line = format!(
@@ -528,8 +682,8 @@ impl Context<'_> {
 
 impl Tally {
     fn merge(mut self, other: Tally) -> Tally {
-        for (verdict, count) in other.counts {
-            *self.counts.entry(verdict).or_default() += count;
+        for (count, other) in self.counts.iter_mut().zip(other.counts) {
+            *count += other;
         }
         self.findings.extend(other.findings);
         self.truncated |= other.truncated;
@@ -538,6 +692,19 @@ impl Tally {
         self.source_replicas += other.source_replicas;
         self
     }
+}
+
+/// Where `verdict` is counted in [`Tally::counts`].
+fn verdict_slot(verdict: Verdict) -> usize {
+    Verdict::ALL
+        .iter()
+        .position(|v| *v == verdict)
+        .unwrap_or(Verdict::ALL.len() - 1)
+}
+
+/// `ReplicationStatus::parse(status) == ReplicationStatus::Replica`, without its allocation.
+fn is_replica_status(status: &str) -> bool {
+    status.trim().eq_ignore_ascii_case("REPLICA")
 }
 
 /// Removes a file when dropped (if it is still there).
@@ -707,12 +874,16 @@ pub fn reconcile(
         let queue = Queue::new(source.files.len());
         let tallies = join::on_workers(workers, &queue, || {
             let mut tally = Tally::default();
-            let mut replica = Row::default();
             while let Some(file) = queue.take() {
+                let mut counted = Counted::new(&source_rows);
                 source.for_each_row(file, |row| {
-                    source_rows.add();
-                    let found = index.take(row, &mut replica);
-                    context.source(&mut tally, row, found.then_some(&replica))
+                    counted.add();
+                    if index.take_row(row) {
+                        context.matched(&mut tally, &row.replication_status);
+                        Ok(())
+                    } else {
+                        context.source(&mut tally, row, None)
+                    }
                 })?;
             }
             Ok(tally)
@@ -730,16 +901,21 @@ pub fn reconcile(
                 settings.spill_dir.display()
             );
         }
-        let spill = |side: &str, inventory: &Inventory, progress: &Progress| {
-            // Each worker's buffers and the files' writers, one side at a time, within half
-            // the budget.
-            let buffers = budget / (2 * (workers as u64 + 1));
-            let files = Partitions::files(&settings.spill_dir, side, partitions, 0, buffers)?;
-            inventory.partition(&files, workers, progress)?;
-            files.finish()
-        };
-        let destination_parts = spill("destination", destination, &destination_rows)?;
-        let source_parts = spill("source", source, &source_rows)?;
+        // Each worker's buffers and the files' writers of both sides within half the budget.
+        let buffers = budget / (4 * (workers as u64 + 1));
+        let destination_files =
+            Partitions::files(&settings.spill_dir, "destination", partitions, 0, buffers)?;
+        let source_files =
+            Partitions::files(&settings.spill_dir, "source", partitions, 0, buffers)?;
+        partition_both(
+            [
+                (destination, &destination_files, &destination_rows),
+                (source, &source_files, &source_rows),
+            ],
+            workers,
+        )?;
+        let destination_parts = destination_files.finish()?;
+        let source_parts = source_files.finish()?;
         let pairs: Vec<Mutex<Option<(Sink, Sink)>>> = destination_parts
             .into_iter()
             .zip(source_parts)
@@ -810,9 +986,11 @@ pub fn reconcile(
     // Workers finish in any order: the report lists findings by key, then version.
     findings.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     findings.truncate(MAX_REPORTED_FINDINGS);
-    let mut all_counts: BTreeMap<&'static str, u64> =
-        Verdict::ALL.iter().map(|v| (v.as_str(), 0)).collect();
-    all_counts.extend(counts);
+    let all_counts: BTreeMap<&'static str, u64> = Verdict::ALL
+        .iter()
+        .zip(counts)
+        .map(|(v, n)| (v.as_str(), n))
+        .collect();
     Ok(Outcome {
         source_bucket: context.source_bucket,
         destination_bucket,
@@ -857,7 +1035,11 @@ fn join_within(
     let needed = destination.index_bytes();
     if needed <= share || depth > 8 {
         join::join_partition(destination, source, &mut |joined| match joined {
-            join::Joined::Source(row, replica) => context.source(tally, row, replica),
+            join::Joined::Matched { source_status } => {
+                context.matched(tally, source_status);
+                Ok(())
+            }
+            join::Joined::Unmatched(row) => context.source(tally, row, None),
             join::Joined::Orphan(row) => context.orphan(tally, row),
         })?;
         return Ok(());
@@ -954,6 +1136,149 @@ mod tests {
             (outcome.rows.source, outcome.rows.destination),
             (3000, 2970)
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The fast path for matched rows ([`Context::matched`]) against the full one
+    /// ([`Context::source`] with the replica, through `decide`): the same counts, replica
+    /// tally, alarms, findings and re-drive lines for every kind of source row, replica row
+    /// and rule configuration.
+    #[test]
+    fn a_matched_row_is_judged_as_decide_judges_it() {
+        use crate::audit::rules::{ReplicationRule, RuleSchema};
+        let dir = std::env::temp_dir().join(format!("reconcile-fast-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = DateTime::from_timestamp_millis(1_764_032_400_000).unwrap();
+        let rule = |prefix: &str, to: &str, tags: bool, markers: Option<bool>| ReplicationRule {
+            enabled: true,
+            schema: RuleSchema::V2,
+            prefix: prefix.into(),
+            tags: if tags {
+                vec![("team".into(), "a".into())]
+            } else {
+                Vec::new()
+            },
+            delete_marker_replication: markers,
+            destination_bucket: to.into(),
+            ..ReplicationRule::default()
+        };
+        let rules = [
+            Rules::NotAsked,
+            Rules::Read(None),
+            Rules::Unreadable("denied".into()),
+            Rules::Read(Some(ReplicationRules {
+                role_arn: "arn:aws:iam::1:role/r".into(),
+                rules: vec![rule("", "dst", false, Some(true))],
+            })),
+            Rules::Read(Some(ReplicationRules {
+                role_arn: "arn:aws:iam::1:role/r".into(),
+                rules: vec![
+                    rule("logs/", "dst", false, Some(false)),
+                    rule("tagged/", "dst", true, None),
+                    rule("other/", "elsewhere", false, Some(true)),
+                ],
+            })),
+        ];
+        let statuses = [
+            "COMPLETED",
+            "COMPLETE",
+            "PENDING",
+            "FAILED",
+            "REPLICA",
+            " replica ",
+            "",
+            "WEIRD",
+        ];
+        let ages = [None, Some(60), Some(3600), Some(-60)];
+        let keys = ["a.txt", "logs/x", "tagged/y", "other/z"];
+        let row_of = |key: &str, version: &str, marker: bool, status: &str, age: Option<i64>| Row {
+            key: key.into(),
+            version_id: version.into(),
+            is_latest: Some(!marker),
+            is_delete_marker: marker,
+            size: (!marker).then_some(5),
+            last_modified: age.map(|a| now - chrono::Duration::seconds(a)),
+            etag: if marker { String::new() } else { "e".into() },
+            replication_status: status.into(),
+        };
+        let mut replicas = Vec::new();
+        for marker in [false, true] {
+            for status in ["REPLICA", "", "COMPLETED"] {
+                replicas.push(row_of("a", "v1", marker, status, Some(30)));
+            }
+        }
+        let mut cases = 0;
+        for rules in &rules {
+            for late_after in [900, 0] {
+                for alarm_on_unreplicated in [true, false] {
+                    let settings = Settings {
+                        policy: VerdictPolicy {
+                            late_after: chrono::Duration::seconds(late_after),
+                            alarm_on_unreplicated,
+                        },
+                        memory_budget_bytes: 1 << 20,
+                        spill_dir: dir.clone(),
+                        redrive: None,
+                        progress: false,
+                        workers: 1,
+                    };
+                    let redrive = File::create(dir.join("redrive.csv")).unwrap();
+                    let context = Context {
+                        settings: &settings,
+                        rules,
+                        source_bucket: "src".into(),
+                        destination: Destination::new("dst", None),
+                        now,
+                        redrive: Some(Mutex::new((BufWriter::new(redrive), 0))),
+                        versioned: true,
+                    };
+                    for key in keys {
+                        for version in ["v1", ""] {
+                            for marker in [false, true] {
+                                for status in statuses {
+                                    for age in ages {
+                                        let row = row_of(key, version, marker, status, age);
+                                        for replica in &replicas {
+                                            let (mut full, mut fast) =
+                                                (Tally::default(), Tally::default());
+                                            context.source(&mut full, &row, Some(replica)).unwrap();
+                                            context.matched(&mut fast, &row.replication_status);
+                                            assert_eq!(
+                                                full.counts, fast.counts,
+                                                "{row:?} {replica:?}"
+                                            );
+                                            assert_eq!(
+                                                full.source_replicas, fast.source_replicas,
+                                                "{row:?}"
+                                            );
+                                            assert_eq!(
+                                                (
+                                                    full.alarming,
+                                                    full.findings.len(),
+                                                    full.truncated,
+                                                    full.destination_only
+                                                ),
+                                                (
+                                                    fast.alarming,
+                                                    fast.findings.len(),
+                                                    fast.truncated,
+                                                    fast.destination_only
+                                                ),
+                                                "{row:?} {replica:?}"
+                                            );
+                                            cases += 1;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let lines = context.redrive.unwrap().into_inner().unwrap().1;
+                    assert_eq!(lines, 0, "a matched row is never re-driven");
+                }
+            }
+        }
+        assert!(cases > 10_000, "{cases}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
