@@ -174,8 +174,12 @@ fn heading_text(raw: &str) -> String {
     let mut out = String::new();
     let mut rest = raw;
     while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find("](").map(|i| open + i) else { break };
-        let Some(paren) = rest[close + 2..].find(')').map(|i| close + 2 + i) else { break };
+        let Some(close) = rest[open..].find("](").map(|i| open + i) else {
+            break;
+        };
+        let Some(paren) = rest[close + 2..].find(')').map(|i| close + 2 + i) else {
+            break;
+        };
         out.push_str(&rest[..open]);
         out.push_str(&rest[open + 1..close]);
         rest = &rest[paren + 1..];
@@ -289,7 +293,10 @@ fn every_relative_link_leads_to_a_file_and_heading_that_exist() {
         let at = format!("{}:{}: ({})", link.from.display(), link.line, link.target);
         let full = root().join(&file);
         if !full.exists() {
-            problems.push(format!("{at} names {}, which does not exist", file.display()));
+            problems.push(format!(
+                "{at} names {}, which does not exist",
+                file.display()
+            ));
             continue;
         }
         let Some(anchor) = anchor else { continue };
@@ -304,7 +311,11 @@ fn every_relative_link_leads_to_a_file_and_heading_that_exist() {
             }
         }
     }
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -341,10 +352,19 @@ fn slugs_follow_github() {
         slug("Reconciling existing objects: `make bench-reconcile`"),
         "reconciling-existing-objects-make-bench-reconcile"
     );
-    assert_eq!(slug("1. Who can feed the auditor"), "1-who-can-feed-the-auditor");
+    assert_eq!(
+        slug("1. Who can feed the auditor"),
+        "1-who-can-feed-the-auditor"
+    );
     assert_eq!(slug("snake_case stays"), "snake_case-stays");
-    assert_eq!(slug("What S3 shows → what the auditor says"), "what-s3-shows--what-the-auditor-says");
-    assert_eq!(heading_text(" See [the docs](docs/x.md) ##"), "See the docs");
+    assert_eq!(
+        slug("What S3 shows → what the auditor says"),
+        "what-s3-shows--what-the-auditor-says"
+    );
+    assert_eq!(
+        heading_text(" See [the docs](docs/x.md) ##"),
+        "See the docs"
+    );
     let repeated = anchors("# A\n## A\n```\n# not a heading\n```\n### A\n");
     assert_eq!(
         repeated,
@@ -355,7 +375,9 @@ fn slugs_follow_github() {
 #[test]
 fn links_are_read_outside_code() {
     assert_eq!(
-        link_targets(&without_code_spans("see [`x.md`](x.md#a) and `[no](code.md)`")),
+        link_targets(&without_code_spans(
+            "see [`x.md`](x.md#a) and `[no](code.md)`"
+        )),
         vec!["x.md#a".to_string()]
     );
     assert_eq!(
@@ -371,5 +393,8 @@ fn links_are_read_outside_code() {
     assert!(is_external("https://docs.aws.amazon.com/x"));
     assert!(is_external("mailto:ops@example.com"));
     assert!(!is_external("docs/world.md"));
-    assert_eq!(normalise(Path::new("docs/../README.md")), PathBuf::from("README.md"));
+    assert_eq!(
+        normalise(Path::new("docs/../README.md")),
+        PathBuf::from("README.md")
+    );
 }
