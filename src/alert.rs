@@ -70,12 +70,8 @@ impl Cause {
             finding
                 .detail
                 .cause
-                .map(|c| {
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                })
-                .flatten()
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|v| v.as_str().map(String::from))
         });
         Self {
             verdict: finding.verdict,

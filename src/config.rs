@@ -175,10 +175,10 @@ impl Config {
     /// - a PENDING object is handed back to SQS at once, never waited for: sleeping inside an
     ///   invocation is billed, SQS redelivery (the queue's visibility timeout) is not;
     /// - metrics as Embedded Metric Format lines unless `AUDITOR_METRICS_MODE` says otherwise:
-    ///   no API call, no IAM permission, CloudWatch Logs extracts them.
-    /// The configuration as the deployed function runs it. Inside Lambda the bucket allow-list
-    /// is required: without it anyone who can send to the queue or invoke the function names
-    /// the buckets the auditor reads (the template sets it).
+    ///   no API call, no IAM permission, CloudWatch Logs extracts them;
+    /// - the bucket allow-list (`AUDITOR_SOURCE_BUCKETS`) required: without it anyone who can
+    ///   send to the queue or invoke the function names the buckets the auditor reads (the
+    ///   template sets it).
     pub fn inside_lambda(self) -> Result<Self, ConfigError> {
         if self.source_buckets.is_none() {
             return Err(ConfigError {

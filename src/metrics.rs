@@ -162,7 +162,8 @@ pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
 /// metric format"): one line per dimension set and values, in first-seen order, each metric
 /// with its unit. CloudWatch Logs turns them into the same metrics PutMetricData would.
 pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Vec<String> {
-    let mut groups: Vec<(&[(&'static str, String)], Vec<&MetricDatum>)> = Vec::new();
+    type Dimensions<'a> = &'a [(&'static str, String)];
+    let mut groups: Vec<(Dimensions<'_>, Vec<&MetricDatum>)> = Vec::new();
     for datum in data {
         match groups
             .iter_mut()

@@ -456,7 +456,6 @@ mod tests {
         let rules = ReplicationRules {
             role_arn: String::new(),
             rules: vec![v1, v2_unstated, v2_disabled],
-            ..ReplicationRules::default()
         };
         assert_eq!(buckets(&rules.coverage("k", Some(&[]), true, None)), ["b"]);
     }
@@ -468,7 +467,6 @@ mod tests {
         let rules = ReplicationRules {
             role_arn: String::new(),
             rules: vec![selecting, rule("", "c", 2, true)],
-            ..ReplicationRules::default()
         };
         let kms = ObjectTraits {
             kms_encrypted: true,
@@ -492,7 +490,6 @@ mod tests {
         let rules = ReplicationRules {
             role_arn: String::new(),
             rules: vec![selecting],
-            ..ReplicationRules::default()
         };
         let archived = ObjectTraits {
             kms_encrypted: false,
