@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys the auditor next to a bucket pair, in the order the two accounts need (README "Deploy").
+# Deploys the auditor next to a bucket pair, in the order the two accounts need (docs/operations.md, "Deploy").
 #   1. (PAIR=1 only) account B: pair-destination.yaml — the destination bucket and its policy
 #   2. account A: auditor.yaml with `sam build` + `sam deploy` — function, queue, topic, alarms
 #   3. (PAIR=1 only) account A: pair-source.yaml — source bucket, replication role and rule,
@@ -27,7 +27,7 @@ for name in SOURCE_PROFILE DESTINATION_PROFILE SOURCE_BUCKET DESTINATION_BUCKET 
 done
 if [[ "${PAIR:-0}" == 1 && -z "${SOURCE_ACCOUNT_ID:-}" ]]; then missing+=(SOURCE_ACCOUNT_ID); fi
 if (( ${#missing[@]} )); then
-  echo "deploy: set ${missing[*]} (see README, Deploy)" >&2
+  echo "deploy: set ${missing[*]} (see docs/operations.md, Deploy)" >&2
   exit 2
 fi
 # The templates' own pattern (and nothing a parameter file would have to quote).
@@ -112,7 +112,7 @@ elif [[ "${DRY_RUN:-0}" != 1 ]]; then
   notified="$(aws s3api get-bucket-notification-configuration --bucket "$SOURCE_BUCKET" --profile "$SOURCE_PROFILE" \
     --region "$REGION" --query "QueueConfigurations[].QueueArn" --output text 2>/dev/null || true)"
   if [[ "$notified" != *"$queue_arn"* ]]; then
-    echo "deploy: WARNING: $SOURCE_BUCKET's notifications do not go to $queue_arn: send them there (README, Deploy step 5)" >&2
+    echo "deploy: WARNING: $SOURCE_BUCKET's notifications do not go to $queue_arn: send them there (docs/operations.md, Deploy step 5)" >&2
   fi
 fi
 
@@ -127,4 +127,4 @@ run aws cloudformation deploy --template-file infra/audit-role.yaml --stack-name
   --profile "$DESTINATION_PROFILE" --region "$REGION" --capabilities CAPABILITY_NAMED_IAM \
   --parameter-overrides "file://$params_dir/audit-role.json"
 
-echo "deploy: done. For an existing bucket, send its notifications to $queue_arn (README, Deploy step 5)." >&2
+echo "deploy: done. For an existing bucket, send its notifications to $queue_arn (docs/operations.md, Deploy step 5)." >&2

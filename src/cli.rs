@@ -23,13 +23,13 @@ const EXIT_CODES: &str = "Exit codes: 0 healthy, 1 something alarming found, 2 a
 const AWS_ENV: &str = "AWS environment: AWS_REGION, credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE), AWS_ENDPOINT_URL for a local emulator.";
 
 const ROOT_HELP: &str = "Exit codes: 0 healthy, 1 something alarming found, 2 a usage or configuration error.\n\
-Configuration: AUDITOR_* variables (README.md, \"Configuration\"); the SDK's AWS_REGION, credentials, AWS_ENDPOINT_URL.\n\
+Configuration: AUDITOR_* variables (docs/reference.md, \"Configuration\"); the SDK's AWS_REGION, credentials, AWS_ENDPOINT_URL.\n\
 Verdicts and what each means: docs/verdicts.md.";
 
 const INVOKE_HELP: &str = "Examples:\n  \
 replication-auditor invoke --event events/sqs-s3.json\n  \
 replication-auditor invoke --event events/batch-operations-2.0.json --output table\n\n\
-Reads: AUDITOR_DESTINATION_ROLE_ARN(S), AUDITOR_EXTERNAL_ID, AUDITOR_ALERT_TOPIC_ARN, AUDITOR_METRICS_MODE and the rest of README.md's configuration table.";
+Reads: AUDITOR_DESTINATION_ROLE_ARN(S), AUDITOR_EXTERNAL_ID, AUDITOR_ALERT_TOPIC_ARN, AUDITOR_METRICS_MODE and the rest of the configuration table in docs/reference.md.";
 
 const CHECK_HELP: &str = "<URL> is s3://BUCKET/KEY with the key exactly as stored — case-sensitive, not URL-encoded (a space is a space, not %20 or +); quote it in the shell.\n\
 --version-id checks one version (aws s3api list-object-versions lists them); without it, the current version.\n\

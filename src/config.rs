@@ -1,6 +1,6 @@
 //! Configuration: `AUDITOR_*` environment variables → a validated [`Config`].
 //!
-//! Every variable is a named constant below and a row in the README's configuration table.
+//! Every variable is a named constant below and a row in the configuration table of docs/reference.md (and its name in README.md).
 //! Validation collects every problem and reports them together; a value that does not parse
 //! is an error, never silently replaced by a default. AWS endpoints, region and credentials
 //! are not here: the SDK reads its own standard environment (`AWS_ENDPOINT_URL`, …).
@@ -25,7 +25,7 @@ pub const SOURCE_BUCKETS: &str = "AUDITOR_SOURCE_BUCKETS";
 pub const LOG_KEYS: &str = "AUDITOR_LOG_KEYS";
 pub const ALERT_COOLDOWN_SECONDS: &str = "AUDITOR_ALERT_COOLDOWN_SECONDS";
 
-/// Every variable the auditor reads (the README table and infra/ are checked against it).
+/// Every variable the auditor reads (docs/reference.md, README.md and infra/ are checked against it).
 pub const ALL_VARIABLES: &[&str] = &[
     DESTINATION_ROLE_ARN,
     DESTINATION_ROLE_ARNS,
@@ -164,7 +164,7 @@ impl fmt::Display for ConfigError {
         for problem in &self.problems {
             writeln!(f, "  - {problem}")?;
         }
-        write!(f, "See the configuration table in README.md.")
+        write!(f, "See the configuration table in docs/reference.md.")
     }
 }
 

@@ -228,7 +228,7 @@ def test_alarms_notify_the_topic_and_treat_missing_data_as_ok():
         # The drift check's data comes once per schedule tick: it keeps its state in between.
         expected = "ignore" if name == "SetupProblemsAlarm" else "notBreaching"
         assert props["TreatMissingData"] == expected, name
-        assert "README" in props["AlarmDescription"], f"{name} must point at its runbook"
+        assert "docs/operations.md" in props["AlarmDescription"], f"{name} must point at its runbook"
 
 
 def test_alert_topic_is_encrypted_with_a_key_alarms_can_use():

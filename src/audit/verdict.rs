@@ -493,7 +493,7 @@ fn unreplicated_detail(coverage: RuleCoverage) -> Detail {
         RuleCoverage::Ineligible(Ineligibility::KmsNotSelected) => Detail::new("The object is encrypted with SSE-KMS (or DSSE-KMS), and the rule that covers it does not select KMS-encrypted objects (SourceSelectionCriteria.SseKmsEncryptedObjects): S3 does not replicate it.").fix(fix::INELIGIBLE_KMS),
         RuleCoverage::Ineligible(Ineligibility::ArchiveStorageClass(class)) => Detail::new(format!("The object is stored in {}: a rule covers it, but S3 does not replicate objects in archive storage classes.", ArchiveClass::as_str(class))).fix(fix::INELIGIBLE_ARCHIVE),
         RuleCoverage::NoConfiguration => Detail::new("The source bucket has no replication configuration.")
-            .fix("Add a replication configuration to the source bucket (see the README's deploy section)."),
+            .fix("Add a replication configuration to the source bucket (docs/operations.md, \"Deploy\")."),
         RuleCoverage::Unknown => Detail::new("The object has no replication status: S3 will not replicate it.")
             .fix("Check the replication rule's filter and status, and whether the object predates the rule (then use S3 Batch Replication)."),
     }

@@ -1,6 +1,6 @@
 //! Event decoding: every trigger shape the auditor accepts → a [`Batch`] of [`Item`]s.
 //!
-//! Accepted shapes (see README "Event shapes"):
+//! Accepted shapes (see docs/reference.md, "Event shapes"):
 //! - S3 event notification (`Records[].s3`), including S3 replication events
 //!   (`Replication:OperationFailedReplication`, …) with their `replicationEventData`;
 //! - SQS (`Records[].body`) whose bodies hold an S3 event, an `s3:TestEvent`, an SNS
