@@ -159,8 +159,10 @@ pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
 }
 
 /// Embedded Metric Format lines for `data` (CloudWatch user guide, "Specification: Embedded
-/// metric format"): one line per dimension set and values, in first-seen order, each metric
-/// with its unit. CloudWatch Logs turns them into the same metrics PutMetricData would.
+/// metric format"): the datapoints grouped by their dimensions, in first-seen order; a group
+/// whose dimensions are a subset of an earlier one's with the same values (the `SourceBucket`
+/// roll-up of a pair) rides on that line as a second dimension set, as CloudWatch Logs reads
+/// it. CloudWatch Logs turns them into the same metrics PutMetricData would.
 pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Vec<String> {
     type Dimensions<'a> = &'a [(&'static str, String)];
     let mut groups: Vec<(Dimensions<'_>, Vec<&MetricDatum>)> = Vec::new();
@@ -173,9 +175,27 @@ pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Ve
             None => groups.push((datum.dimensions.as_slice(), vec![datum])),
         }
     }
-    groups
+    let same_values = |a: &[&MetricDatum], b: &[&MetricDatum]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.name == y.name && x.unit == y.unit && x.value == y.value)
+    };
+    // Each line: the dimensions it carries and the dimension sets it names.
+    let mut lines: Vec<(Dimensions<'_>, Vec<Vec<&str>>, Vec<&MetricDatum>)> = Vec::new();
+    for (dimensions, members) in groups {
+        let rides_on = lines.iter_mut().find(|(wider, _, values)| {
+            dimensions.iter().all(|d| wider.contains(d)) && same_values(values, &members)
+        });
+        let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
+        match rides_on {
+            Some((_, sets, _)) => sets.push(names),
+            None => lines.push((dimensions, vec![names], members)),
+        }
+    }
+    lines
         .into_iter()
-        .map(|(dimensions, members)| {
+        .map(|(dimensions, sets, members)| {
             let mut line = Map::new();
             for (name, value) in dimensions {
                 line.insert((*name).into(), Value::from(value.clone()));
@@ -190,14 +210,13 @@ pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Ve
                 };
                 line.insert(datum.name.into(), value);
             }
-            let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
             line.insert(
                 "_aws".into(),
                 json!({
                     "Timestamp": timestamp_ms,
                     "CloudWatchMetrics": [{
                         "Namespace": namespace,
-                        "Dimensions": [names],
+                        "Dimensions": sets,
                         "Metrics": definitions,
                     }]
                 }),
@@ -282,21 +301,15 @@ mod tests {
     fn emf_lines_are_valid_json_with_the_namespace_and_no_lag_from_ages() {
         let pairs = aggregate(&[finding(Some("dst"), Verdict::Late, None)]);
         let lines = emf_lines("NS", &datums(&pairs), 1);
-        assert_eq!(lines.len(), 2, "one line per dimension set");
+        assert_eq!(lines.len(), 1, "the roll-up rides on the pair's line");
         let line: Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "NS");
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["SourceBucket", "DestinationBucket"]])
+            json!([["SourceBucket", "DestinationBucket"], ["SourceBucket"]])
         );
         assert_eq!(line["Late"], 1);
         assert!(line.get("ReplicationLag").is_none(), "an age is not a lag");
-        let rollup: Value = serde_json::from_str(&lines[1]).unwrap();
-        assert_eq!(
-            rollup["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["SourceBucket"]])
-        );
-        assert!(rollup.get("DestinationBucket").is_none());
     }
 
     #[test]
