@@ -951,9 +951,9 @@ pub fn reconcile(
     // Swapped manifests, told by the rows: a "source" without replication rules whose every
     // version is a replica is the destination (a two-way bucket has rules of its own).
     let replicas = tally.source_replicas;
-    if matches!(rules, Rules::Read(None)) && replicas > 0 && replicas == source_rows.get() {
+    if !matches!(rules, Rules::Read(Some(_))) && replicas > 0 && replicas == source_rows.get() {
         return Err(ReconcileError::Mismatch(format!(
-            "every version in the source inventory ({}) is a replica and {} has no replication configuration: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
+            "every version in the source inventory ({}) is a replica and {} has no replication configuration the auditor can read: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
             source.origin, context.source_bucket
         )));
     }
