@@ -181,8 +181,9 @@ pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Ve
                 .zip(b)
                 .all(|(x, y)| x.name == y.name && x.unit == y.unit && x.value == y.value)
     };
-    // Each line: the dimensions it carries and the dimension sets it names.
-    let mut lines: Vec<(Dimensions<'_>, Vec<Vec<&str>>, Vec<&MetricDatum>)> = Vec::new();
+    // Each line: the dimensions it carries, the dimension sets it names, its datapoints.
+    type Line<'a> = (Dimensions<'a>, Vec<Vec<&'a str>>, Vec<&'a MetricDatum>);
+    let mut lines: Vec<Line<'_>> = Vec::new();
     for (dimensions, members) in groups {
         let rides_on = lines.iter_mut().find(|(wider, _, values)| {
             dimensions.iter().all(|d| wider.contains(d)) && same_values(values, &members)
