@@ -171,6 +171,15 @@ async fn hashed_keys_appear_in_no_log_and_no_alert() {
     }
     // The response goes back to the caller only, and still names the object.
     assert!(report.to_string().contains("jane.doe"));
+    // A person holding the key finds the hash the alert shows.
+    let url = format!("s3://{BROKEN_SOURCE}/{secret_key}");
+    let output = world.auditor(&["check", &url], &[("AUDITOR_LOG_KEYS", "hash")]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    let hash = said
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(alerts[0].1.contains(hash), "{hash} not in the alert");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -66,6 +66,15 @@ pub(super) async fn run_handler(
     // the destination see (not hidden by a later version or a delete marker)?
     config.verify_current_version = is_check;
     config.explain_absence = is_check;
+    // With hashed keys, a person holding a key finds its hash here (docs/security.md).
+    if let (true, crate::config::LogKeys::Hash, Some(key)) =
+        (is_check, config.log_keys, payload["key"].as_str())
+    {
+        eprintln!(
+            "replication-auditor: {key:?} shows as {} in logs and alerts (AUDITOR_LOG_KEYS=hash)",
+            config.log_keys.show(key)
+        );
+    }
     let clients = AwsClients::load_checked(&config).await?;
     // The schedule's drift-check input runs what the Lambda runs for it.
     if let Some(request) = crate::doctor::schedule::request(payload) {
