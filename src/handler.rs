@@ -127,61 +127,85 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     ) -> Result<Report, HandlerError> {
         let batch = event::decode(payload)?;
         let audit_until = deadline.map(|d| d.checked_sub(self.config.deadline_margin).unwrap_or(d));
+        let decoded = self.distinct_objects(&batch);
+        let invocation = Invocation::default();
+        let outcomes = self
+            .audit_all(&decoded.objects, audit_until, &invocation)
+            .await;
+        let settled = self.settle(&batch, &decoded, outcomes);
+        let batch_item_failures = (batch.trigger == Trigger::Sqs)
+            .then(|| batch_item_failures(&batch, &decoded, &settled));
+        let batch_operations = batch
+            .job
+            .as_ref()
+            .map(|job| batch_operations_response(job, &batch, &decoded, &settled));
+        let Decoded {
+            skipped, rejected, ..
+        } = decoded;
+        let mut report = Report::new(settled.findings, skipped, rejected, batch_item_failures);
+        report.batch_operations = batch_operations;
+        self.publish(&report, deadline).await;
+        self.log_summary(&batch.trigger, &report, &invocation);
+        Ok(report)
+    }
 
-        // One audit per distinct object version, however often the batch names it.
-        let mut objects: Vec<ObjectRef> = Vec::new();
-        let mut object_of_item: Vec<Option<usize>> = Vec::with_capacity(batch.items.len());
+    /// One audit per distinct object version, however often the batch names it (every mention
+    /// is kept: all its replication events); what is skipped or rejected, with why.
+    fn distinct_objects(&self, batch: &event::Batch) -> Decoded {
+        let mut decoded = Decoded::default();
         let mut index_of: HashMap<(String, String, Option<String>), usize> = HashMap::new();
-        let mut skipped = Vec::new();
-        let mut rejected = Vec::new();
         for item in &batch.items {
-            match &item.content {
+            let skip = |reason: String| Skipped {
+                origin: item.origin.clone(),
+                reason,
+            };
+            let object = match &item.content {
                 Content::Audit(object) if !self.watches(&object.bucket) => {
-                    skipped.push(Skipped {
-                        origin: item.origin.clone(),
-                        reason: format!(
-                            "bucket {} is not in AUDITOR_SOURCE_BUCKETS; not audited",
-                            object.bucket
-                        ),
-                    });
-                    object_of_item.push(None);
+                    decoded.skipped.push(skip(format!(
+                        "bucket {} is not in AUDITOR_SOURCE_BUCKETS; not audited",
+                        object.bucket
+                    )));
+                    None
                 }
-                Content::Audit(object) => {
-                    match index_of.get(&object.identity()) {
-                        // Every mention of a version is kept: all its replication events.
-                        Some(&index) => {
-                            objects[index].absorb(object);
-                            object_of_item.push(Some(index));
-                        }
-                        None => {
-                            index_of.insert(object.identity(), objects.len());
-                            objects.push(object.clone());
-                            object_of_item.push(Some(objects.len() - 1));
-                        }
+                Content::Audit(object) => Some(match index_of.get(&object.identity()) {
+                    Some(&index) => {
+                        decoded.objects[index].absorb(object);
+                        index
                     }
-                }
+                    None => {
+                        index_of.insert(object.identity(), decoded.objects.len());
+                        decoded.objects.push(object.clone());
+                        decoded.objects.len() - 1
+                    }
+                }),
                 Content::Skip(reason) => {
-                    skipped.push(Skipped {
-                        origin: item.origin.clone(),
-                        reason: reason.clone(),
-                    });
-                    object_of_item.push(None);
+                    decoded.skipped.push(skip(reason.clone()));
+                    None
                 }
                 Content::Reject(why) => {
                     warn!(origin = %item.origin, error = %why, "rejected malformed record");
-                    rejected.push(Rejected {
+                    decoded.rejected.push(Rejected {
                         origin: item.origin.clone(),
                         message_id: item.message_id.clone(),
                         error: why.clone(),
                     });
-                    object_of_item.push(None);
+                    None
                 }
-            }
+            };
+            decoded.object_of_item.push(object);
         }
+        decoded
+    }
 
+    /// Every object audited, at most `max_concurrency` at once, each within the deadline (an
+    /// object not reached is `None`).
+    async fn audit_all(
+        &self,
+        objects: &[ObjectRef],
+        audit_until: Option<Instant>,
+        invocation: &Invocation,
+    ) -> Vec<Option<Vec<Finding>>> {
         let mut outcomes: Vec<Option<Vec<Finding>>> = vec![None; objects.len()];
-        let invocation = Invocation::default();
-        let invocation = &invocation;
         let audits = stream::iter(objects.iter().enumerate())
             .map(|(index, object)| async move {
                 let findings = match audit_until {
@@ -201,11 +225,21 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         while let Some((index, findings)) = audits.next().await {
             outcomes[index] = findings;
         }
+        outcomes
+    }
 
-        // An object SQS will deliver again (not on its last delivery) is retried, so its audit
-        // errors are counted (AuditRetries) and logged but page nobody yet.
+    /// The findings in object order. An audit error that runs again — an SQS message not on
+    /// its last delivery, a Batch Operations task answered `TemporaryFailure` — is counted
+    /// (AuditRetries) and logged but pages nobody yet.
+    fn settle(
+        &self,
+        batch: &event::Batch,
+        decoded: &Decoded,
+        outcomes: Vec<Option<Vec<Finding>>>,
+    ) -> Settled {
+        let objects = &decoded.objects;
         let mut will_be_redelivered = vec![batch.trigger == Trigger::Sqs; objects.len()];
-        for (item, object) in batch.items.iter().zip(&object_of_item) {
+        for (item, object) in batch.items.iter().zip(&decoded.object_of_item) {
             if let Some(index) = object {
                 let count = item
                     .message_id
@@ -218,16 +252,13 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 will_be_redelivered[*index] &= !last;
             }
         }
-        let mut retry_object = vec![false; objects.len()];
-        let mut reached = vec![true; objects.len()];
-        let mut findings_of_object = Vec::with_capacity(objects.len());
-        let mut findings = Vec::new();
+        let mut settled = Settled::default();
         for (index, outcome) in outcomes.into_iter().enumerate() {
-            reached[index] = outcome.is_some();
+            settled.reached.push(outcome.is_some());
             let mut object_findings = outcome.unwrap_or_else(|| vec![not_audited(&objects[index])]);
-            retry_object[index] = object_findings.iter().any(|f| f.verdict.needs_retry());
-            // S3 Batch Operations runs a task answered `TemporaryFailure` again: an error a
-            // retry may fix pages nobody (the job's completion report lists what never healed).
+            settled
+                .retry_object
+                .push(object_findings.iter().any(|f| f.verdict.needs_retry()));
             let runs_again = |finding: &Finding| match batch.trigger {
                 Trigger::BatchOperations => crate::batch_operations::retry_may_fix(finding),
                 _ => will_be_redelivered[index],
@@ -239,57 +270,18 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 finding.alarming = false;
                 finding.detail.retried = true;
             }
-            let first = findings.len();
-            findings.extend(object_findings);
-            findings_of_object.push(first..findings.len());
+            let first = settled.findings.len();
+            settled.findings.extend(object_findings);
+            settled
+                .findings_of_object
+                .push(first..settled.findings.len());
         }
+        settled
+    }
 
-        let batch_item_failures = (batch.trigger == Trigger::Sqs).then(|| {
-            let mut response = SqsBatchResponse::default();
-            let mut returned: HashSet<&str> = HashSet::new();
-            for (item, object) in batch.items.iter().zip(&object_of_item) {
-                let retry = match (&item.content, object) {
-                    (Content::Reject(_), _) => true,
-                    (_, Some(index)) => retry_object[*index],
-                    _ => false,
-                };
-                if let (true, Some(id)) = (retry, item.message_id.as_deref()) {
-                    if returned.insert(id) {
-                        response.add_failure(id);
-                    }
-                }
-            }
-            response.batch_item_failures
-        });
-
-        let batch_operations = batch.job.as_ref().map(|job| {
-            let results = batch
-                .items
-                .iter()
-                .zip(&object_of_item)
-                .filter_map(|(item, object)| {
-                    // A task without an id cannot be answered; `treatMissingKeysAs` fails it.
-                    let task_id = item.message_id.as_deref()?;
-                    let outcome = match (&item.content, object) {
-                        (Content::Reject(why), _) => TaskOutcome::Rejected(why),
-                        (Content::Skip(reason), _) => TaskOutcome::Skipped(reason),
-                        (Content::Audit(_), Some(index)) => TaskOutcome::Audited {
-                            findings: &findings[findings_of_object[*index].clone()],
-                            reached: reached[*index],
-                        },
-                        (Content::Audit(_), None) => {
-                            TaskOutcome::Skipped("the bucket is not in AUDITOR_SOURCE_BUCKETS")
-                        }
-                    };
-                    Some(task_result(task_id, outcome))
-                })
-                .collect();
-            BatchOperationsResponse::new(job, results)
-        });
-        let mut report = Report::new(findings, skipped, rejected, batch_item_failures);
-        report.batch_operations = batch_operations;
-        // Metrics and the alert go out together; a failure of either is logged, never fatal, and
-        // neither may hold the answer past the Lambda deadline.
+    /// Metrics and the alert go out together; a failure of either is logged, never fatal, and
+    /// neither may hold the answer past the Lambda deadline.
+    async fn publish(&self, report: &Report, deadline: Option<Instant>) {
         let publish = async {
             tokio::join!(
                 self.publish_metrics(&report.findings),
@@ -307,8 +299,6 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                 publish.await;
             }
         }
-        self.log_summary(&batch.trigger, &report, invocation);
-        Ok(report)
     }
 
     /// Whether `AUDITOR_SOURCE_BUCKETS` (if set) includes `bucket`.
@@ -346,128 +336,205 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     /// some replica is absent (PENDING, FAILED, no status, gone) — its answers are reused.
     async fn audit_once(&self, object: &ObjectRef, invocation: &Invocation) -> Vec<Finding> {
         let tags = ObjectTags::new();
-        let mut replicas: HashMap<String, Probe> = HashMap::new();
-        if let Some(version_id) = object.version_id.as_deref() {
-            if let Ok((destinations, _, _)) = self.plan(object, &Probe::NotAsked, &tags).await {
-                let heads = destinations.iter().map(|destination| {
-                    invocation.head_destination(
-                        &self.probe,
-                        destination,
-                        &object.key,
-                        Some(version_id),
-                    )
-                });
-                let found = futures::future::join_all(heads).await;
-                // A replica proves replication only as a REPLICA: a copy with another status
-                // is the original (this object is then itself the replica: two-way setups).
-                let proven = !destinations.is_empty()
-                    && !self.config.verify_current_version
-                    && found.iter().all(|probe| match probe {
-                        Probe::Found(facts) => {
-                            facts.replication_status == Some(ReplicationStatus::Replica)
-                        }
-                        Probe::DeleteMarker(_) => true,
-                        _ => false,
-                    });
-                if proven {
-                    let syncs = futures::future::join_all(destinations.iter().zip(&found).map(
-                        |(destination, replica)| {
-                            self.tags_in_sync(object, destination, replica, Some(version_id), &tags)
-                        },
-                    ))
-                    .await;
-                    let now = Utc::now();
-                    return destinations
-                        .iter()
-                        .zip(&found)
-                        .zip(&syncs)
-                        .map(|((destination, replica), sync)| {
-                            let input = AuditInput {
-                                object,
-                                source: &Probe::NotAsked,
-                                destination: Some(destination),
-                                replica: Some(replica),
-                                current: None,
-                                source_current: None,
-                                tags_in_sync: sync.as_ref(),
-                                absence: None,
-                                coverage: RuleCoverage::Covered,
-                                now,
-                            };
-                            decide(&input, &self.policy)
-                        })
-                        .collect();
-                }
-                replicas = destinations
-                    .into_iter()
-                    .map(|d| d.bucket)
-                    .zip(found)
-                    .collect();
-            }
-        }
-
-        let source = self
-            .probe
-            .head_source(&object.bucket, &object.key, object.version_id.as_deref())
-            .await;
+        let replicas = match self.fast_path(object, invocation, &tags).await {
+            FastPath::Proven(findings) => return findings,
+            FastPath::Replicas(replicas) => replicas,
+        };
+        let source = self.read_source(object).await;
         // A version someone named that is not there is "not found" (and which part), not
         // "deleted since": only an S3 event says the version existed.
-        // S3 answers a HEAD with a malformed version id 400, as it answers an SSE-C object
-        // without its key: for a person's `check`, a current version readable without a key
-        // says it was the version id.
-        let malformed_version = self.config.explain_absence
-            && object.version_id.is_some()
-            && matches!(&source, Probe::Failed(e) if e.kind == ProbeErrorKind::BadRequest)
-            && matches!(
-                self.probe
-                    .head_source(&object.bucket, &object.key, None)
-                    .await,
-                Probe::Found(_) | Probe::DeleteMarker(_)
-            );
-        let source = if malformed_version {
-            Probe::NotFound
-        } else {
-            source
-        };
         if object.origin == Origin::Manual && source == Probe::NotFound && object.events.is_empty()
         {
-            let absence = if self.config.explain_absence {
-                self.probe
-                    .explain_absence(&object.bucket, &object.key, object.version_id.as_deref())
-                    .await
-            } else {
-                Absence::NotExplained
-            };
-            let input = AuditInput {
-                object,
-                source: &source,
-                destination: None,
-                replica: None,
-                current: None,
-                source_current: None,
-                tags_in_sync: None,
-                absence: Some(&absence),
-                coverage: RuleCoverage::Unknown,
-                now: Utc::now(),
-            };
-            return vec![decide(&input, &self.policy)];
+            return vec![self.not_found(object, &source).await];
         }
-        let status = match &source {
-            Probe::Found(facts) => facts.replication_status.clone(),
-            _ => None,
-        };
         let (destinations, coverage, ineligible) = match self.plan(object, &source, &tags).await {
             Ok(plan) => plan,
             Err(error) => return vec![rules_unreadable(object, &source, &error)],
         };
+        let now = Utc::now();
+        let judged = |destination, coverage| AuditInput {
+            destination,
+            ..AuditInput::of(object, &source, coverage, now)
+        };
+        // A destination S3 will not replicate this version to is judged without a HEAD there.
+        let mut findings: Vec<Finding> = ineligible
+            .iter()
+            .map(|(d, why)| {
+                decide(
+                    &judged(Some(d), RuleCoverage::Ineligible(*why)),
+                    &self.policy,
+                )
+            })
+            .collect();
+        if destinations.is_empty() {
+            if findings.is_empty() {
+                findings.push(decide(&judged(None, coverage), &self.policy));
+            }
+            return findings;
+        }
         let version_id = match &source {
             Probe::Found(facts) => facts.version_id.clone(),
             Probe::DeleteMarker(version) => version.clone(),
             _ => None,
         }
         .or_else(|| object.version_id.clone());
-        // Only a version S3 is replicating (or did, or said it failed to) has a replica worth
-        // asking for.
+        let known = (version_id == object.version_id).then_some(&replicas);
+        let (probes, source_current) = futures::future::join(
+            self.destination_probes(
+                object,
+                invocation,
+                &source,
+                &destinations,
+                &version_id,
+                known,
+            ),
+            self.source_current(object, &source),
+        )
+        .await;
+        let syncs = futures::future::join_all(destinations.iter().zip(&probes).map(
+            |(destination, (replica, _))| async {
+                match replica {
+                    Some(replica) => {
+                        let version = version_id.as_deref();
+                        self.tags_in_sync(object, destination, replica, version, &tags)
+                            .await
+                    }
+                    None => None,
+                }
+            },
+        ))
+        .await;
+        for ((destination, (replica, current)), sync) in
+            destinations.iter().zip(&probes).zip(&syncs)
+        {
+            let input = AuditInput {
+                replica: replica.as_ref(),
+                current: current.as_ref(),
+                source_current: source_current.as_ref(),
+                tags_in_sync: sync.as_ref(),
+                ..judged(Some(destination), coverage)
+            };
+            findings.push(decide(&input, &self.policy));
+        }
+        findings
+    }
+
+    /// With the event's version id: the replicas the rules point at, HEADed first. Found as
+    /// REPLICA in every destination (and, after a tag change, carrying the source's tags),
+    /// they prove the replication without a source HEAD.
+    async fn fast_path(
+        &self,
+        object: &ObjectRef,
+        invocation: &Invocation,
+        tags: &ObjectTags,
+    ) -> FastPath {
+        let Some(version_id) = object.version_id.as_deref() else {
+            return FastPath::Replicas(HashMap::new());
+        };
+        let Ok((destinations, _, _)) = self.plan(object, &Probe::NotAsked, tags).await else {
+            return FastPath::Replicas(HashMap::new());
+        };
+        let heads = destinations.iter().map(|destination| {
+            invocation.head_destination(&self.probe, destination, &object.key, Some(version_id))
+        });
+        let found = futures::future::join_all(heads).await;
+        // A replica proves replication only as a REPLICA: a copy with another status is the
+        // original (this object is then itself the replica: two-way setups).
+        let proven = !destinations.is_empty()
+            && !self.config.verify_current_version
+            && found.iter().all(|probe| match probe {
+                Probe::Found(facts) => facts.replication_status == Some(ReplicationStatus::Replica),
+                Probe::DeleteMarker(_) => true,
+                _ => false,
+            });
+        if !proven {
+            return FastPath::Replicas(
+                destinations
+                    .into_iter()
+                    .map(|d| d.bucket)
+                    .zip(found)
+                    .collect(),
+            );
+        }
+        let syncs = futures::future::join_all(destinations.iter().zip(&found).map(
+            |(destination, replica)| {
+                self.tags_in_sync(object, destination, replica, Some(version_id), tags)
+            },
+        ))
+        .await;
+        let now = Utc::now();
+        let not_asked = Probe::NotAsked;
+        FastPath::Proven(
+            destinations
+                .iter()
+                .zip(&found)
+                .zip(&syncs)
+                .map(|((destination, replica), sync)| {
+                    let input = AuditInput {
+                        destination: Some(destination),
+                        replica: Some(replica),
+                        tags_in_sync: sync.as_ref(),
+                        ..AuditInput::of(object, &not_asked, RuleCoverage::Covered, now)
+                    };
+                    decide(&input, &self.policy)
+                })
+                .collect(),
+        )
+    }
+
+    /// HEAD of the source version. S3 answers a HEAD with a malformed version id 400, as it
+    /// answers an SSE-C object without its key: for a person's `check`, a current version
+    /// readable without a key says it was the version id (then: not found).
+    async fn read_source(&self, object: &ObjectRef) -> Probe {
+        let (bucket, key) = (&object.bucket, &object.key);
+        let source = self
+            .probe
+            .head_source(bucket, key, object.version_id.as_deref())
+            .await;
+        let bad_request =
+            matches!(&source, Probe::Failed(e) if e.kind == ProbeErrorKind::BadRequest);
+        if self.config.explain_absence && object.version_id.is_some() && bad_request {
+            let current = self.probe.head_source(bucket, key, None).await;
+            if matches!(current, Probe::Found(_) | Probe::DeleteMarker(_)) {
+                return Probe::NotFound;
+            }
+        }
+        source
+    }
+
+    /// The `not_found` finding for a version someone named: which part is missing, when a
+    /// person asks (`check`).
+    async fn not_found(&self, object: &ObjectRef, source: &Probe) -> Finding {
+        let absence = if self.config.explain_absence {
+            self.probe
+                .explain_absence(&object.bucket, &object.key, object.version_id.as_deref())
+                .await
+        } else {
+            Absence::NotExplained
+        };
+        let input = AuditInput {
+            absence: Some(&absence),
+            ..AuditInput::of(object, source, RuleCoverage::Unknown, Utc::now())
+        };
+        decide(&input, &self.policy)
+    }
+
+    /// Per destination: the replica's HEAD (reused from the fast path when it asked for the
+    /// same version) and, for `check`, the destination's current version. Only a version S3 is
+    /// replicating (or did, or said it failed to) has a replica worth asking for.
+    async fn destination_probes(
+        &self,
+        object: &ObjectRef,
+        invocation: &Invocation,
+        source: &Probe,
+        destinations: &[Destination],
+        version_id: &Option<String>,
+        known: Option<&HashMap<String, Probe>>,
+    ) -> Vec<(Option<Probe>, Option<Probe>)> {
+        let status = match source {
+            Probe::Found(facts) => facts.replication_status.clone(),
+            _ => None,
+        };
         let replicating = matches!(
             status,
             Some(
@@ -476,126 +543,45 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
                     | ReplicationStatus::Failed
             )
         ) || matches!(source, Probe::DeleteMarker(_));
-        let now = Utc::now();
-        // A destination S3 will not replicate this version to is judged without a HEAD there.
-        let ineligible_findings = ineligible.iter().map(|(destination, why)| {
-            let input = AuditInput {
-                object,
-                source: &source,
-                destination: Some(destination),
-                replica: None,
-                current: None,
-                source_current: None,
-                tags_in_sync: None,
-                absence: None,
-                coverage: RuleCoverage::Ineligible(*why),
-                now,
-            };
-            decide(&input, &self.policy)
-        });
-        if destinations.is_empty() && !ineligible.is_empty() {
-            return ineligible_findings.collect();
-        }
-        if destinations.is_empty() {
-            let input = AuditInput {
-                object,
-                source: &source,
-                destination: None,
-                replica: None,
-                current: None,
-                source_current: None,
-                tags_in_sync: None,
-                absence: None,
-                coverage,
-                now,
-            };
-            return vec![decide(&input, &self.policy)];
-        }
-        let asked_already = version_id == object.version_id;
-        let checks = destinations.iter().map(|destination| {
-            let version_id = version_id.clone();
-            let ask = replicating || object.failure_for(&destination.bucket).is_some();
-            let known = asked_already
-                .then(|| replicas.get(&destination.bucket).cloned())
-                .flatten();
-            async move {
-                if !ask {
-                    return (None, None);
-                }
-                let replica = match known {
-                    Some(replica) => replica,
-                    None => {
-                        invocation
-                            .head_destination(
-                                &self.probe,
-                                destination,
-                                &object.key,
-                                version_id.as_deref(),
-                            )
-                            .await
-                    }
-                };
-                let current =
-                    if self.config.verify_current_version && matches!(replica, Probe::Found(_)) {
-                        Some(
-                            invocation
-                                .head_destination(&self.probe, destination, &object.key, None)
-                                .await,
-                        )
-                    } else {
-                        None
-                    };
-                (Some(replica), current)
+        let checks = destinations.iter().map(|destination| async move {
+            if !replicating && object.failure_for(&destination.bucket).is_none() {
+                return (None, None);
             }
+            let replica = match known.and_then(|k| k.get(&destination.bucket)) {
+                Some(replica) => replica.clone(),
+                None => {
+                    let version = version_id.as_deref();
+                    invocation
+                        .head_destination(&self.probe, destination, &object.key, version)
+                        .await
+                }
+            };
+            let current =
+                if self.config.verify_current_version && matches!(replica, Probe::Found(_)) {
+                    Some(
+                        invocation
+                            .head_destination(&self.probe, destination, &object.key, None)
+                            .await,
+                    )
+                } else {
+                    None
+                };
+            (Some(replica), current)
         });
-        // `check --version-id` of an older version: what the destination should show as its
-        // current version is the source's current one (one more HEAD, for `check` only).
-        let source_current = match (&source, object.version_id.as_deref()) {
+        futures::future::join_all(checks).await
+    }
+
+    /// `check --version-id` of an older version: what the destination should show as its
+    /// current version is the source's current one (one more HEAD, for `check` only).
+    async fn source_current(&self, object: &ObjectRef, source: &Probe) -> Option<Probe> {
+        match (source, object.version_id.as_deref()) {
             (Probe::Found(_), Some(_)) if self.config.verify_current_version => Some(
                 self.probe
                     .head_source(&object.bucket, &object.key, None)
                     .await,
             ),
             _ => None,
-        };
-        let probes = futures::future::join_all(checks).await;
-        let syncs = futures::future::join_all(destinations.iter().zip(&probes).map(
-            |(destination, (replica, _))| async {
-                match replica {
-                    Some(replica) => {
-                        self.tags_in_sync(
-                            object,
-                            destination,
-                            replica,
-                            version_id.as_deref(),
-                            &tags,
-                        )
-                        .await
-                    }
-                    None => None,
-                }
-            },
-        ))
-        .await;
-        let mut findings: Vec<Finding> = ineligible_findings.collect();
-        findings.extend(destinations.iter().zip(probes.iter()).zip(&syncs).map(
-            |((destination, (replica, current)), sync)| {
-                let input = AuditInput {
-                    object,
-                    source: &source,
-                    destination: Some(destination),
-                    replica: replica.as_ref(),
-                    current: current.as_ref(),
-                    source_current: source_current.as_ref(),
-                    tags_in_sync: sync.as_ref(),
-                    absence: None,
-                    coverage,
-                    now,
-                };
-                decide(&input, &self.policy)
-            },
-        ));
-        findings
+        }
     }
 
     /// Where the version should be, and what the rules say about it:
@@ -831,6 +817,13 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
     }
 }
 
+/// What the replicas HEADed first showed: the replication proven (the findings), or the
+/// answers to reuse after the source HEAD.
+enum FastPath {
+    Proven(Vec<Finding>),
+    Replicas(HashMap<String, Probe>),
+}
+
 /// An object's tags, read once per look at it.
 type ObjectTags = tokio::sync::OnceCell<Result<Vec<(String, String)>, ProbeError>>;
 
@@ -911,6 +904,80 @@ impl Invocation {
 }
 
 /// Adds a destination unless its bucket is already listed (then fills in a missing account).
+/// A batch's distinct object versions, and what became of each item.
+#[derive(Default)]
+struct Decoded {
+    objects: Vec<ObjectRef>,
+    /// Per item of the batch: the object it names, if audited.
+    object_of_item: Vec<Option<usize>>,
+    skipped: Vec<Skipped>,
+    rejected: Vec<Rejected>,
+}
+
+/// The findings of every object, in object order, and per object what the answer needs.
+#[derive(Default)]
+struct Settled {
+    findings: Vec<Finding>,
+    findings_of_object: Vec<std::ops::Range<usize>>,
+    retry_object: Vec<bool>,
+    reached: Vec<bool>,
+}
+
+/// The Lambda partial batch response: every message with an object to look at again (pending,
+/// error, not reached) or a malformed record, each message once.
+fn batch_item_failures(
+    batch: &event::Batch,
+    decoded: &Decoded,
+    settled: &Settled,
+) -> Vec<aws_lambda_events::sqs::BatchItemFailure> {
+    let mut response = SqsBatchResponse::default();
+    let mut returned: HashSet<&str> = HashSet::new();
+    for (item, object) in batch.items.iter().zip(&decoded.object_of_item) {
+        let retry = match (&item.content, object) {
+            (Content::Reject(_), _) => true,
+            (_, Some(index)) => settled.retry_object[*index],
+            _ => false,
+        };
+        if let (true, Some(id)) = (retry, item.message_id.as_deref()) {
+            if returned.insert(id) {
+                response.add_failure(id);
+            }
+        }
+    }
+    response.batch_item_failures
+}
+
+/// The S3 Batch Operations response: one result per task.
+fn batch_operations_response(
+    job: &event::BatchJob,
+    batch: &event::Batch,
+    decoded: &Decoded,
+    settled: &Settled,
+) -> BatchOperationsResponse {
+    let results = batch
+        .items
+        .iter()
+        .zip(&decoded.object_of_item)
+        .filter_map(|(item, object)| {
+            // A task without an id cannot be answered; `treatMissingKeysAs` fails it.
+            let task_id = item.message_id.as_deref()?;
+            let outcome = match (&item.content, object) {
+                (Content::Reject(why), _) => TaskOutcome::Rejected(why),
+                (Content::Skip(reason), _) => TaskOutcome::Skipped(reason),
+                (Content::Audit(_), Some(index)) => TaskOutcome::Audited {
+                    findings: &settled.findings[settled.findings_of_object[*index].clone()],
+                    reached: settled.reached[*index],
+                },
+                (Content::Audit(_), None) => {
+                    TaskOutcome::Skipped("the bucket is not in AUDITOR_SOURCE_BUCKETS")
+                }
+            };
+            Some(task_result(task_id, outcome))
+        })
+        .collect();
+    BatchOperationsResponse::new(job, results)
+}
+
 /// Tag sets are sets: S3 lists them in no promised order.
 fn same_tag_set(a: &[(String, String)], b: &[(String, String)]) -> bool {
     let mut a = a.to_vec();

@@ -50,6 +50,30 @@ pub struct AuditInput<'a> {
     pub now: DateTime<Utc>,
 }
 
+impl<'a> AuditInput<'a> {
+    /// What is known of a version before any destination is asked: set the destination's
+    /// answers with struct update syntax (`AuditInput { replica: …, ..AuditInput::of(…) }`).
+    pub fn of(
+        object: &'a ObjectRef,
+        source: &'a Probe,
+        coverage: RuleCoverage,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            object,
+            source,
+            destination: None,
+            replica: None,
+            current: None,
+            source_current: None,
+            tags_in_sync: None,
+            absence: None,
+            coverage,
+            now,
+        }
+    }
+}
+
 /// Decides the verdict for one (object version, destination).
 pub fn decide(input: &AuditInput<'_>, policy: &VerdictPolicy) -> Finding {
     let facts = match input.source {
