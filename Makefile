@@ -125,7 +125,8 @@ bench: $(STAMP) lambda
 
 # `reconcile` vs DuckDB on two generated S3 Inventory reports of ROWS rows per side, REPEAT runs of
 # each (median reported). The data is cached in target/bench-reconcile/ (10M rows: ~4-5 min to
-# generate on 2 cores, 2.2 GB of gzip; each run of ours spills ~4.7 GB more, removed after it).
+# generate on 2 cores, 2.2 GB of gzip; each run of ours spills ~4.4 GB more, removed after it).
+# Budgets (docs/reconcile-performance.md): ours wall <= 1.0x DuckDB's, ours peak RSS <= 256 MiB.
 # DuckDB, pinned, into the project's venv (its own stamp: the world's packages are not needed).
 ROWS ?= 10000000
 REPEAT ?= 1

@@ -30,6 +30,11 @@ const LOCAL_BUFFER: usize = 64 * 1024;
 pub const INDEX_BYTES_PER_ROW: u64 = 112;
 /// Partitions one split makes at most (each is a file open while splitting).
 pub const MAX_FANOUT: u64 = 256;
+/// Decoded bytes (as estimated from the data files' sizes) a spilled destination partition is
+/// planned for at most: ~12 MB once spilled, so that the partitions the workers index at once
+/// mostly stay in a 32 MB last-level cache (the probes are random reads; measured in
+/// docs/reconcile-performance.md).
+pub const CACHED_PARTITION_ESTIMATE: u64 = 48_000_000;
 /// Bytes of a spill file read at a time.
 const SPILL_READ_BUFFER: usize = 1 << 20;
 
@@ -69,6 +74,13 @@ fn partition_of(hash: u64, seed: u64, partitions: u64) -> usize {
 
 /// Bytes before the key in a record: the identity hash.
 const HASH_BYTES: usize = 8;
+/// In place of a string's `u16` length (strings are at most 1,024 bytes, [`Row::check`]): an
+/// ETag of 32 lowercase hex digits follows as its 16 bytes.
+const PACKED_ETAG: u16 = 0xFFFF;
+/// In place of a string's length: replication status `STATUSES[length - STATUS_CODE]`,
+/// spelled exactly so, follows as nothing (spill files are a tenth smaller with both).
+const STATUS_CODE: u16 = 0xFF00;
+const STATUSES: [&str; 4] = ["COMPLETED", "PENDING", "FAILED", "REPLICA"];
 
 /// Appends `row` to `out`: `u32` length, then the identity hash (`u64`), key, version id,
 /// flags, size, last-modified (ms), ETag and replication status; strings as `u16` length +
@@ -97,8 +109,21 @@ pub fn encode(row: &Row, hash: u64, out: &mut Vec<u8>) {
     if let Some(time) = row.last_modified {
         out.extend_from_slice(&time.timestamp_millis().to_le_bytes());
     }
-    text(out, &row.etag);
-    text(out, &row.replication_status);
+    let etag = row.etag.as_bytes();
+    if etag.len() == 32 && etag.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        out.extend_from_slice(&PACKED_ETAG.to_le_bytes());
+        let nibble = |b: u8| if b <= b'9' { b - b'0' } else { b - b'a' + 10 };
+        out.extend(
+            etag.chunks_exact(2)
+                .map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])),
+        );
+    } else {
+        text(out, &row.etag);
+    }
+    match STATUSES.iter().position(|s| *s == row.replication_status) {
+        Some(code) => out.extend_from_slice(&(STATUS_CODE + code as u16).to_le_bytes()),
+        None => text(out, &row.replication_status),
+    }
     let length = (out.len() - start - 4) as u32;
     out[start..start + 4].copy_from_slice(&length.to_le_bytes());
 }
@@ -140,14 +165,38 @@ fn decode_facts(record: &[u8], row: &mut Row) {
     row.last_modified = (flags & 16 != 0)
         .then(&mut number)
         .and_then(DateTime::from_timestamp_millis);
-    let mut text = |into: &mut String| {
-        let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
-        into.clear();
-        into.push_str(std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default());
-        at += 2 + length;
-    };
-    text(&mut row.etag);
-    text(&mut row.replication_status);
+    row.etag.clear();
+    if u16::from_le_bytes([record[at], record[at + 1]]) == PACKED_ETAG {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for &byte in &record[at + 2..at + 18] {
+            row.etag.push(HEX[(byte >> 4) as usize] as char);
+            row.etag.push(HEX[(byte & 15) as usize] as char);
+        }
+        at += 18;
+    } else {
+        let (etag, next) = text_at(record, at);
+        row.etag.push_str(etag);
+        at = next;
+    }
+    row.replication_status.clear();
+    row.replication_status.push_str(text_at(record, at).0);
+}
+
+/// The string at `at` (a `u16` length, or a status code), and where the next field starts.
+fn text_at(record: &[u8], at: usize) -> (&str, usize) {
+    let length = u16::from_le_bytes([record[at], record[at + 1]]);
+    if length >= STATUS_CODE && length != PACKED_ETAG {
+        let status = STATUSES
+            .get((length - STATUS_CODE) as usize)
+            .copied()
+            .unwrap_or_default();
+        return (status, at + 2);
+    }
+    let end = at + 2 + length as usize;
+    (
+        std::str::from_utf8(&record[at + 2..end]).unwrap_or_default(),
+        end,
+    )
 }
 
 /// Key and version id of one encoded record as bytes, and where its flags start.
@@ -166,10 +215,11 @@ fn status_of(record: &[u8]) -> &str {
     let (_, _, mut at) = fields(record);
     let flags = record[at];
     at += 1 + 8 * ((flags >> 3) & 1) as usize + 8 * ((flags >> 4) & 1) as usize;
-    let etag = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
-    at += 2 + etag;
-    let length = u16::from_le_bytes([record[at], record[at + 1]]) as usize;
-    std::str::from_utf8(&record[at + 2..at + 2 + length]).unwrap_or_default()
+    at += match u16::from_le_bytes([record[at], record[at + 1]]) {
+        PACKED_ETAG => 18,
+        length => 2 + length as usize,
+    };
+    text_at(record, at).0
 }
 
 /// Key and version id of one encoded record, borrowed as bytes (no UTF-8 check: the index
@@ -458,10 +508,25 @@ impl Sink {
     }
 
     pub fn read(&mut self) -> Result<Vec<u8>, ReconcileError> {
+        let mut bytes = Vec::new();
+        self.read_into(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// This partition's bytes into `into`, whose memory is reused (a worker joins partition
+    /// after partition: a fresh buffer each time is fresh pages for the kernel to fault in).
+    pub fn read_into(&mut self, into: &mut Vec<u8>) -> Result<(), ReconcileError> {
+        into.clear();
         match self {
-            Sink::Memory { bytes, .. } => Ok(std::mem::take(bytes)),
-            Sink::File { path, .. } => std::fs::read(&*path).map_err(spill_error(path)),
+            Sink::Memory { bytes, .. } => std::mem::swap(bytes, into),
+            Sink::File { path, bytes, .. } => {
+                into.reserve(*bytes as usize);
+                File::open(&*path)
+                    .and_then(|mut file| file.read_to_end(into))
+                    .map_err(spill_error(path))?;
+            }
         }
+        Ok(())
     }
 
     /// Streams this partition's records (a spilled source partition is never held whole).
@@ -653,13 +718,15 @@ pub enum Joined<'a> {
 }
 
 /// Joins one partition pair, handing every row to `each`.
+/// `bytes` holds the destination side while it is indexed (reused from partition to partition).
 pub fn join_partition(
     mut destination: Sink,
     source: Sink,
+    bytes: &mut Vec<u8>,
     each: &mut impl FnMut(Joined<'_>) -> Result<(), ReconcileError>,
 ) -> Result<u64, ReconcileError> {
-    let bytes = destination.read()?;
-    let index = Index::build(&bytes);
+    destination.read_into(bytes)?;
+    let index = Index::build(bytes);
     let mut row = Row::default();
     let mut rows = 0;
     source.for_each(|record| {
@@ -747,9 +814,28 @@ mod tests {
             is_delete_marker: true,
             ..Row::default()
         };
+        // Packed forms: a hex ETag and a status S3 spells; near misses stay text.
+        let packed = Row {
+            etag: "0123456789abcdef0123456789abcdef".into(),
+            replication_status: "REPLICA".into(),
+            ..full.clone()
+        };
+        let near = Row {
+            etag: "0123456789ABCDEF0123456789abcdef".into(),
+            replication_status: "replica".into(),
+            ..full.clone()
+        };
+        let multipart = Row {
+            etag: "0123456789abcdef0123456789abcde-2".into(),
+            replication_status: "PENDING".into(),
+            ..marker.clone()
+        };
         let mut bytes = Vec::new();
         encode(&full, 7, &mut bytes);
         encode(&marker, 8, &mut bytes);
+        encode(&packed, 9, &mut bytes);
+        encode(&near, 10, &mut bytes);
+        encode(&multipart, 11, &mut bytes);
         let mut decoded = Vec::new();
         for record in records(&bytes) {
             let mut row = Row::default();
@@ -761,8 +847,11 @@ mod tests {
             assert_eq!(status_of(record), row.replication_status);
             decoded.push(row);
         }
-        assert_eq!(decoded, [full, marker]);
-        assert_eq!(records(&bytes).map(hash_of).collect::<Vec<_>>(), [7, 8]);
+        assert_eq!(decoded, [full, marker, packed, near, multipart]);
+        assert_eq!(
+            records(&bytes).map(hash_of).collect::<Vec<_>>(),
+            [7, 8, 9, 10, 11]
+        );
     }
 
     #[test]
@@ -794,7 +883,7 @@ mod tests {
         assert_eq!(pairs.len(), 7);
         let (mut matched, mut unmatched, mut orphans) = (0, 0, 0);
         for (destination, source) in pairs {
-            join_partition(destination, source, &mut |joined| {
+            join_partition(destination, source, &mut Vec::new(), &mut |joined| {
                 match joined {
                     Joined::Matched { .. } => matched += 1,
                     Joined::Unmatched(_) => unmatched += 1,

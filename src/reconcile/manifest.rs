@@ -411,24 +411,38 @@ fn decode_key_into(bytes: &[u8], key: &mut String) -> Result<(), String> {
     let mut out = std::mem::take(key).into_bytes();
     out.clear();
     let mut i = 0;
-    while let Some(run) = memchr::memchr2(b'%', b'+', &bytes[i..]) {
-        out.extend_from_slice(&bytes[i..i + run]);
-        i += run;
-        if bytes[i] == b'+' {
-            out.push(b' ');
-            i += 1;
-            continue;
+    loop {
+        // Escapes in a row (a character of several bytes is several) without a search each.
+        match bytes.get(i) {
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
+                continue;
+            }
+            Some(b'%') => match bytes
+                .get(i + 1..i + 3)
+                .and_then(|pair| Some(hex(pair[0])? << 4 | hex(pair[1])?))
+            {
+                Some(value) => {
+                    out.push(value);
+                    i += 3;
+                    continue;
+                }
+                None => return slow(key),
+            },
+            _ => {}
         }
-        match bytes
-            .get(i + 1..i + 3)
-            .and_then(|pair| Some(hex(pair[0])? << 4 | hex(pair[1])?))
-        {
-            Some(value) => out.push(value),
-            None => return slow(key),
+        match memchr::memchr2(b'%', b'+', &bytes[i..]) {
+            Some(run) => {
+                out.extend_from_slice(&bytes[i..i + run]);
+                i += run;
+            }
+            None => {
+                out.extend_from_slice(&bytes[i..]);
+                break;
+            }
         }
-        i += 3;
     }
-    out.extend_from_slice(&bytes[i..]);
     match String::from_utf8(out) {
         Ok(decoded) if !decoded.is_empty() && decoded.len() <= keys::MAX_KEY_BYTES => {
             *key = decoded;

@@ -840,7 +840,12 @@ pub fn reconcile(
     let partitions = if estimate <= budget {
         1
     } else {
-        estimate.div_ceil(share).clamp(2, join::MAX_FANOUT)
+        // Small enough for the worker's share, and for the partitions both workers join at
+        // once to stay mostly in the last-level cache (the probes are random reads).
+        estimate
+            .div_ceil(share)
+            .max(estimate.div_ceil(join::CACHED_PARTITION_ESTIMATE))
+            .clamp(2, join::MAX_FANOUT)
     };
     let source_rows = Progress::new("source", settings.progress);
     let destination_rows = Progress::new("destination", settings.progress);
@@ -924,6 +929,7 @@ pub fn reconcile(
         let queue = Queue::new(pairs.len());
         let tallies = join::on_workers(workers, &queue, || {
             let mut tally = Tally::default();
+            let mut bytes = Vec::new();
             while let Some(index) = queue.take() {
                 let pair = pairs[index]
                     .lock()
@@ -931,7 +937,15 @@ pub fn reconcile(
                     .take();
                 if let Some((destination, source)) = pair {
                     let name = format!("p{index}");
-                    join_within(&context, &mut tally, destination, source, share, &name, 1)?;
+                    join_within(
+                        &context,
+                        &mut tally,
+                        (destination, source),
+                        share,
+                        &name,
+                        1,
+                        &mut bytes,
+                    )?;
                 }
             }
             Ok(tally)
@@ -1023,18 +1037,19 @@ pub fn reconcile(
 
 /// Joins one spilled partition pair within `share` bytes of memory, splitting it again (a
 /// new hash seed per level) while its destination side is larger.
+/// `bytes`: the worker's buffer for a destination side (reused).
 fn join_within(
     context: &Context<'_>,
     tally: &mut Tally,
-    destination: Sink,
-    source: Sink,
+    (destination, source): (Sink, Sink),
     share: u64,
     name: &str,
     depth: u64,
+    bytes: &mut Vec<u8>,
 ) -> Result<(), ReconcileError> {
     let needed = destination.index_bytes();
     if needed <= share || depth > 8 {
-        join::join_partition(destination, source, &mut |joined| match joined {
+        join::join_partition(destination, source, bytes, &mut |joined| match joined {
             join::Joined::Matched { source_status } => {
                 context.matched(tally, source_status);
                 Ok(())
@@ -1054,9 +1069,9 @@ fn join_within(
         depth,
         share,
     )?;
-    for (index, (destination, source)) in pairs.into_iter().enumerate() {
+    for (index, pair) in pairs.into_iter().enumerate() {
         let name = format!("{name}.{index}");
-        join_within(context, tally, destination, source, share, &name, depth + 1)?;
+        join_within(context, tally, pair, share, &name, depth + 1, bytes)?;
     }
     Ok(())
 }
