@@ -89,10 +89,10 @@ impl Cause {
             Some(destination) => format!("to {destination}"),
             None => format!("in {}", self.source_bucket),
         };
-        match &self.code {
+        plain(&match &self.code {
             Some(code) => format!("{count} {noun} {verdict} {place} — {code}"),
             None => format!("{count} {noun} {verdict} {place}"),
-        }
+        })
     }
 
     /// One chat thread per bucket pair and cause: a storm is one thread.
@@ -277,9 +277,17 @@ fn text_body(
         }
     }
     if groups.len() > listed {
+        let rest = &groups[listed..];
+        let objects: u64 = rest.iter().map(Group::count).sum();
+        let held: u64 = rest.iter().map(|g| g.held_back).sum();
         body.push_str(&format!(
-            "\n…and {} more causes (the auditor's log lists every finding).\n",
-            groups.len() - listed
+            "\n…and {} more causes, {objects} objects{} (the auditor's log lists every finding).\n",
+            rest.len(),
+            if held > 0 {
+                format!(" (+{held} held back since their last alert)")
+            } else {
+                String::new()
+            }
         ));
     }
     body.push_str(&format!("\nThis run: {}.\n", summary(findings)));
@@ -398,6 +406,7 @@ fn data_body(
         "subject": subject,
         "causes": causes,
         "causes_not_listed": groups.len().saturating_sub(listed),
+        "held_back_not_listed": groups.iter().skip(listed).map(|g| g.held_back).sum::<u64>(),
         "counts": counts,
         "keys": if keys == LogKeys::Hash { "sha256" } else { "plain" },
     })

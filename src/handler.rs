@@ -343,9 +343,16 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         let source = self.read_source(object).await;
         // A version someone named that is not there is "not found" (and which part), not
         // "deleted since": only an S3 event says the version existed.
-        if object.origin == Origin::Manual && source == Probe::NotFound && object.events.is_empty()
-        {
-            return vec![self.not_found(object, &source).await];
+        if object.origin == Origin::Manual && object.events.is_empty() {
+            match source {
+                Probe::NotFound => return vec![self.not_found(object, &source).await],
+                Probe::Failed(ref e) if e.kind == ProbeErrorKind::BadRequest => {
+                    if let Some(finding) = self.malformed_version(object, &source).await {
+                        return vec![finding];
+                    }
+                }
+                _ => {}
+            }
         }
         let (destinations, coverage, ineligible) = match self.plan(object, &source, &tags).await {
             Ok(plan) => plan,
@@ -482,24 +489,35 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         )
     }
 
-    /// HEAD of the source version. S3 answers a HEAD with a malformed version id 400, as it
-    /// answers an SSE-C object without its key: for a person's `check`, a current version
-    /// readable without a key says it was the version id (then: not found).
+    /// HEAD of the source version.
     async fn read_source(&self, object: &ObjectRef) -> Probe {
-        let (bucket, key) = (&object.bucket, &object.key);
-        let source = self
-            .probe
-            .head_source(bucket, key, object.version_id.as_deref())
-            .await;
-        let bad_request =
-            matches!(&source, Probe::Failed(e) if e.kind == ProbeErrorKind::BadRequest);
-        if self.config.explain_absence && object.version_id.is_some() && bad_request {
-            let current = self.probe.head_source(bucket, key, None).await;
-            if matches!(current, Probe::Found(_) | Probe::DeleteMarker(_)) {
-                return Probe::NotFound;
-            }
+        self.probe
+            .head_source(&object.bucket, &object.key, object.version_id.as_deref())
+            .await
+    }
+
+    /// S3 answers a HEAD with a malformed version id 400, as it answers an SSE-C object
+    /// without its key: for a person's `check`, a current version readable without a key makes
+    /// the version id the likelier cause — said as such (`not_found`, naming both).
+    async fn malformed_version(&self, object: &ObjectRef, source: &Probe) -> Option<Finding> {
+        if !self.config.explain_absence || object.version_id.is_none() {
+            return None;
         }
-        source
+        let current = match self
+            .probe
+            .head_source(&object.bucket, &object.key, None)
+            .await
+        {
+            Probe::Found(facts) => facts.version_id,
+            Probe::DeleteMarker(marker) => marker,
+            _ => return None,
+        };
+        let absence = Absence::MalformedVersion { current };
+        let input = AuditInput {
+            absence: Some(&absence),
+            ..AuditInput::of(object, source, RuleCoverage::Unknown, Utc::now())
+        };
+        Some(decide(&input, &self.policy))
     }
 
     /// The `not_found` finding for a version someone named: which part is missing, when a
@@ -903,7 +921,6 @@ impl Invocation {
     }
 }
 
-/// Adds a destination unless its bucket is already listed (then fills in a missing account).
 /// A batch's distinct object versions, and what became of each item.
 #[derive(Default)]
 struct Decoded {
@@ -987,6 +1004,7 @@ fn same_tag_set(a: &[(String, String)], b: &[(String, String)]) -> bool {
     a == b
 }
 
+/// Adds a destination unless its bucket is already listed (then fills in a missing account).
 fn add_destination(destinations: &mut Vec<Destination>, destination: Destination) {
     match destinations
         .iter_mut()

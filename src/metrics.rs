@@ -165,14 +165,14 @@ pub fn datums(pairs: &[PairMetrics]) -> Vec<MetricDatum> {
 /// it. CloudWatch Logs turns them into the same metrics PutMetricData would.
 pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Vec<String> {
     type Dimensions<'a> = &'a [(&'static str, String)];
+    // Runs of consecutive datapoints with the same dimensions: one pair's values, then its
+    // roll-up. Two pairs of one source stay two lines (CloudWatch sums them), never one line
+    // whose values overwrite each other.
     let mut groups: Vec<(Dimensions<'_>, Vec<&MetricDatum>)> = Vec::new();
     for datum in data {
-        match groups
-            .iter_mut()
-            .find(|(d, _)| *d == datum.dimensions.as_slice())
-        {
-            Some((_, members)) => members.push(datum),
-            None => groups.push((datum.dimensions.as_slice(), vec![datum])),
+        match groups.last_mut() {
+            Some((d, members)) if *d == datum.dimensions.as_slice() => members.push(datum),
+            _ => groups.push((datum.dimensions.as_slice(), vec![datum])),
         }
     }
     let same_values = |a: &[&MetricDatum], b: &[&MetricDatum]| {
@@ -185,7 +185,8 @@ pub fn emf_lines(namespace: &str, data: &[MetricDatum], timestamp_ms: i64) -> Ve
     type Line<'a> = (Dimensions<'a>, Vec<Vec<&'a str>>, Vec<&'a MetricDatum>);
     let mut lines: Vec<Line<'_>> = Vec::new();
     for (dimensions, members) in groups {
-        let rides_on = lines.iter_mut().find(|(wider, _, values)| {
+        // Only on the line just before it: the roll-up of the pair written last.
+        let rides_on = lines.last_mut().filter(|(wider, _, values)| {
             dimensions.iter().all(|d| wider.contains(d)) && same_values(values, &members)
         });
         let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
@@ -311,6 +312,36 @@ mod tests {
         );
         assert_eq!(line["Late"], 1);
         assert!(line.get("ReplicationLag").is_none(), "an age is not a lag");
+    }
+
+    #[test]
+    fn two_destinations_of_one_source_are_two_lines_that_sum_in_the_roll_up() {
+        let pairs = aggregate(&[
+            finding(Some("dst-a"), Verdict::Failed, None),
+            finding(Some("dst-b"), Verdict::Replicated, None),
+        ]);
+        let lines: Vec<Value> = emf_lines("NS", &datums(&pairs), 1)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        let failed: Vec<i64> = lines
+            .iter()
+            .map(|l| l["Failed"].as_i64().unwrap())
+            .collect();
+        assert_eq!(failed, [1, 0], "each line its own pair's values");
+        for line in &lines {
+            assert_eq!(
+                line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                json!([["SourceBucket", "DestinationBucket"], ["SourceBucket"]])
+            );
+            let names = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap();
+            let mut unique: Vec<&Value> = names.iter().map(|m| &m["Name"]).collect();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "no metric named twice");
+        }
     }
 
     #[test]

@@ -133,11 +133,11 @@ fn verbosity(args: impl IntoIterator<Item = String>) -> u8 {
         .map(|arg| match arg.as_str() {
             "--verbose" => 1,
             short if short.starts_with("-v") && short[1..].chars().all(|c| c == 'v') => {
-                short.len() as u8 - 1
+                u8::try_from(short.len() - 1).unwrap_or(u8::MAX)
             }
             _ => 0,
         })
-        .sum()
+        .fold(0u8, u8::saturating_add)
 }
 
 /// The SDK's and the HTTP stack's crates log request and response headers at `trace` —
@@ -175,16 +175,36 @@ fn log_filter(rust_log: Option<String>, default_filter: &str) -> (Targets, Optio
             Err(error) => (default(), Some(format!("{value:?}: {error}"))),
         },
     };
-    let capped = HEADER_LOGGING_CRATES
-        .iter()
-        .fold(targets, |targets, target| {
-            if targets.would_enable(target, &tracing::Level::TRACE) {
-                targets.with_target(*target, tracing::Level::DEBUG)
-            } else {
-                targets
-            }
-        });
-    (capped, problem)
+    (cap_header_logging(targets), problem)
+}
+
+/// `targets` with every directive for a header-logging crate — the crate itself or any of its
+/// modules (`aws_smithy_runtime::client=trace`) — no more verbose than `debug`.
+fn cap_header_logging(targets: Targets) -> Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    let capped_crate = |target: &str| {
+        HEADER_LOGGING_CRATES
+            .iter()
+            .any(|c| target == *c || target.starts_with(&format!("{c}::")))
+    };
+    let mut rebuilt = Targets::new();
+    if let Some(default) = targets.default_level() {
+        rebuilt = rebuilt.with_default(default);
+    }
+    for (target, level) in targets.iter() {
+        let level = if capped_crate(target) && level > LevelFilter::DEBUG {
+            LevelFilter::DEBUG
+        } else {
+            level
+        };
+        rebuilt = rebuilt.with_target(target, level);
+    }
+    for target in HEADER_LOGGING_CRATES {
+        if rebuilt.would_enable(target, &tracing::Level::TRACE) {
+            rebuilt = rebuilt.with_target(*target, LevelFilter::DEBUG);
+        }
+    }
+    rebuilt
 }
 
 async fn serve_lambda() -> ExitCode {
@@ -297,6 +317,24 @@ mod tests {
             );
             assert!(
                 targets.would_enable(target, &tracing::Level::DEBUG),
+                "{target}"
+            );
+        }
+        // A module of a capped crate is capped too.
+        let (module, _) = log_filter(
+            Some("info,aws_smithy_runtime::client=trace,hyper::proto=trace".into()),
+            DEFAULT_LOG_FILTER,
+        );
+        for target in [
+            "aws_smithy_runtime::client::orchestrator",
+            "hyper::proto::h1",
+        ] {
+            assert!(
+                !module.would_enable(target, &tracing::Level::TRACE),
+                "{target}"
+            );
+            assert!(
+                module.would_enable(target, &tracing::Level::DEBUG),
                 "{target}"
             );
         }

@@ -322,6 +322,11 @@ pub enum Absence {
     NoSuchVersion {
         current: Option<String>,
     },
+    /// S3 answered 400 to the version id while the current version reads: a malformed version
+    /// id — or an SSE-C version, whose metadata S3 shows only with its key.
+    MalformedVersion {
+        current: Option<String>,
+    },
     /// No such key; keys in the same "folder" that look like it (case, URL-encoding, a typo).
     NoSuchKey {
         near: Vec<String>,

@@ -168,8 +168,12 @@ fn verdict_and_detail(
         "object"
     };
 
-    // 0a. The tags changed and the tags of the source or the replica could not be read: blind.
-    if let (Some(Probe::Found(_)), Some(Err(error))) = (input.replica, input.tags_in_sync) {
+    // 0a. The tags changed and the tags of the source or the replica could not be read: blind
+    //     (after row 0: S3's own metadata failure, if it sent one, decides first).
+    let metadata_failure = failure.is_some_and(is_metadata_failure);
+    if let (Some(Probe::Found(_)), Some(Err(error)), false) =
+        (input.replica, input.tags_in_sync, metadata_failure)
+    {
         return (
             Verdict::Error,
             probe_error_detail(error, "tags of the source or the replica"),
@@ -255,6 +259,12 @@ fn verdict_and_detail(
             Detail::new("The source was not checked, so the version cannot be judged.")
                 .fix("This is an auditor bug: please report it."),
         ),
+        // 4a. A version someone named that is not there (404, or a 400 to a malformed version
+        //     id while the current version reads): not found, and which part.
+        _ if input.absence.is_some() => (
+            Verdict::NotFound,
+            absence_detail(input.object, input.absence.unwrap_or(&Absence::NotExplained)),
+        ),
         // 3a. HEAD answered 400: an SSE-C object, whose status S3 shows only with its key.
         (Probe::Failed(error), _, _) if error.kind == ProbeErrorKind::BadRequest => (
             Verdict::Unverifiable,
@@ -263,11 +273,6 @@ fn verdict_and_detail(
         ),
         // 3. The source could not be read.
         (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
-        // 4a. A version someone named that is not there: not found, and which part.
-        (Probe::NotFound, _, _) if input.absence.is_some() => (
-            Verdict::NotFound,
-            absence_detail(input.object, input.absence.unwrap_or(&Absence::NotExplained)),
-        ),
         // 4. The source version is gone.
         (Probe::NotFound, _, _) => (
             Verdict::SourceGone,
@@ -492,6 +497,12 @@ fn absence_detail(object: &ObjectRef, absence: &Absence) -> Detail {
             "No such version: {key:?} exists in {bucket}, but not with version id {:?}{}.",
             object.version_id.as_deref().unwrap_or_default(),
             current.as_deref().map(|c| format!(" (its current version is {c:?})")).unwrap_or_default()
+        ))
+        .fix(format!("List the versions: aws s3api list-object-versions --bucket {bucket} --prefix {key:?}")),
+        Absence::MalformedVersion { current } => Detail::new(format!(
+            "No such version: S3 refused version id {:?} of {key:?} (400 Bad Request){}: the id is malformed — unless that version is encrypted with SSE-C, whose metadata S3 shows only with its key.",
+            object.version_id.as_deref().unwrap_or_default(),
+            current.as_deref().map(|c| format!("; the current version is {c:?}")).unwrap_or_default()
         ))
         .fix(format!("List the versions: aws s3api list-object-versions --bucket {bucket} --prefix {key:?}")),
         Absence::NoSuchKey { near } if near.is_empty() => Detail::new(format!("No such key: {bucket} has no object {key:?}."))

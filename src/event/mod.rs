@@ -385,10 +385,13 @@ fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) 
         Origin::Created
     } else if let Some(kind) = name.strip_prefix("Replication:") {
         match ReplicationEventKind::parse(kind) {
-            Some(kind) => {
-                events.push(replication_event_data(record, kind));
-                Origin::Replication
-            }
+            Some(kind) => match replication_event_data(record, kind) {
+                Ok(event) => {
+                    events.push(event);
+                    Origin::Replication
+                }
+                Err(why) => return reject(message_id, origin, why),
+            },
             None => {
                 return skip(
                     message_id,
@@ -497,7 +500,13 @@ fn skip(message_id: Option<String>, origin: String, why: String) -> Item {
     }
 }
 
-fn replication_event_data(record: &Value, kind: ReplicationEventKind) -> ReplicationEvent {
+/// `replicationEventData`, checked: its `destinationBucket` is a bucket the auditor will HEAD
+/// and name in alerts, so anything that is not an S3 bucket ARN or name (text anyone allowed
+/// to send to the queue could write) refuses the record.
+fn replication_event_data(
+    record: &Value,
+    kind: ReplicationEventKind,
+) -> Result<ReplicationEvent, String> {
     let data = record.get("replicationEventData");
     let field = |name: &str| {
         data.and_then(|d| d.get(name))
@@ -510,19 +519,29 @@ fn replication_event_data(record: &Value, kind: ReplicationEventKind) -> Replica
             .map(|t| t.with_timezone(&chrono::Utc))
     };
     let failure_reason = field("failureReason").filter(|r| !r.is_empty());
-    ReplicationEvent {
+    let destination_bucket =
+        field("destinationBucket").map(|b| crate::audit::rules::bucket_name_from_arn(&b));
+    if let Some(bucket) = destination_bucket
+        .as_deref()
+        .filter(|b| !crate::config::is_bucket_name(b))
+    {
+        return Err(format!(
+            "replicationEventData.destinationBucket is not an S3 bucket ARN ({} characters that are not a bucket name): not S3's event",
+            bucket.chars().count()
+        ));
+    }
+    Ok(ReplicationEvent {
         kind,
         operation: ReplicatedOperation::parse(
             field("s3Operation").as_deref(),
             failure_reason.as_deref(),
         ),
         failure_reason,
-        destination_bucket: field("destinationBucket")
-            .map(|b| crate::audit::rules::bucket_name_from_arn(&b)),
+        destination_bucket,
         rule_id: field("replicationRuleId"),
         request_time: time("requestTime"),
         replication_time: time("replicationTime"),
-    }
+    })
 }
 
 fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String) -> Item {
@@ -861,6 +880,24 @@ mod tests {
         assert_eq!(event.destination_bucket.as_deref(), Some("dst"));
         assert_eq!(event.operation, ReplicatedOperation::Object);
         assert!(event.request_time.is_some());
+    }
+
+    #[test]
+    fn a_destination_that_is_not_a_bucket_rejects_the_record() {
+        let mut record = s3_record("Replication:OperationFailedReplication", "k");
+        record["replicationEventData"] = json!({
+            "destinationBucket": "arn:aws:s3:::log in at https://evil.example now",
+            "failureReason": "DstPutObjectNotPermitted"
+        });
+        let batch = decode(&json!({ "Records": [record] })).unwrap();
+        assert!(audited(&batch).is_empty());
+        match &batch.items[0].content {
+            Content::Reject(why) => {
+                assert!(why.contains("destinationBucket"), "{why}");
+                assert!(!why.contains("evil"), "{why}");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
     }
 
     #[test]
