@@ -455,6 +455,16 @@ pub fn is_role_arn(arn: &str) -> bool {
             .is_some_and(|name| !name.is_empty())
 }
 
+/// Whether `name` has the shape of any bucket name S3 ever allowed (3–255 letters, digits,
+/// '.', '-', '_'), reserved prefixes included: the test for a name that came from outside
+/// (AWS's own sample events use the reserved `amzn-s3-demo-` names).
+pub fn looks_like_bucket_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
 /// S3's bucket naming rules (S3 user guide, "General purpose bucket naming rules"): 3–63
 /// characters of lowercase letters, digits, '.' and '-', beginning and ending with a letter or
 /// digit, no "..", not shaped like an IP address, none of the reserved prefixes and suffixes.

@@ -23,9 +23,10 @@ const REPLICATION_ROLE: &str = "arn:aws:iam::111111111111:role/s3-replication-ro
 // ---------------------------------------------------------------------------------------------
 // --offline: no world, only files.
 
+/// A file of this test's own: tests run at once, and two of them writing the same
+/// `bucket-policy` path read each other's policy.
 fn write(name: &str, content: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("doctor-{}-{name}", std::process::id()));
+    let path = unique_temp_path(&format!("doctor-{name}"));
     std::fs::write(&path, content).unwrap();
     path
 }

@@ -523,7 +523,7 @@ fn replication_event_data(
         field("destinationBucket").map(|b| crate::audit::rules::bucket_name_from_arn(&b));
     if let Some(bucket) = destination_bucket
         .as_deref()
-        .filter(|b| !crate::config::is_bucket_name(b))
+        .filter(|b| !crate::config::looks_like_bucket_name(b))
     {
         return Err(format!(
             "replicationEventData.destinationBucket is not an S3 bucket ARN ({} characters that are not a bucket name): not S3's event",
