@@ -304,6 +304,21 @@ fn inventory(world: &World, bucket: &str) -> String {
     )
 }
 
+/// The manifest at `s3_url` (in the reports bucket): its key and its JSON.
+async fn manifest_at(world: &World, s3_url: &str) -> (String, Value) {
+    let key = s3_url.trim_start_matches(&format!("s3://{REPORTS}/"));
+    let body = world
+        .s3(SOURCE_KEY)
+        .get_object()
+        .bucket(REPORTS)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = body.body.collect().await.unwrap().into_bytes();
+    (key.to_string(), serde_json::from_slice(&bytes).unwrap())
+}
+
 /// Downloads `s3_url`'s manifest, changes it, uploads it beside the original: its s3:// URL.
 async fn changed_manifest(
     world: &World,
@@ -312,16 +327,7 @@ async fn changed_manifest(
     change: impl Fn(&mut Value),
 ) -> String {
     let a = world.s3(SOURCE_KEY);
-    let key = s3_url.trim_start_matches(&format!("s3://{REPORTS}/"));
-    let body = a
-        .get_object()
-        .bucket(REPORTS)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let mut manifest: Value =
-        serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+    let (key, mut manifest) = manifest_at(world, s3_url).await;
     change(&mut manifest);
     let changed = key.replace("manifest.json", &format!("{name}.json"));
     a.put_object()
@@ -339,16 +345,7 @@ async fn changed_manifest(
 async fn with_header_row(world: &World, s3_url: &str) -> String {
     use std::io::Write;
     let a = world.s3(SOURCE_KEY);
-    let key = s3_url.trim_start_matches(&format!("s3://{REPORTS}/"));
-    let body = a
-        .get_object()
-        .bucket(REPORTS)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let manifest: Value =
-        serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+    let (key, manifest) = manifest_at(world, s3_url).await;
     let header: Vec<String> = manifest["fileSchema"]
         .as_str()
         .unwrap()
