@@ -11,6 +11,7 @@
 //! CSV manifest ready for S3 Batch Replication (`bucket,key[,version]`, keys URL-encoded, no
 //! header).
 
+pub mod athena;
 pub mod join;
 pub mod manifest;
 pub mod parquet;
