@@ -6,6 +6,7 @@
 //! are not here: the SDK reads its own standard environment (`AWS_ENDPOINT_URL`, …).
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 pub const DESTINATION_ROLE_ARN: &str = "AUDITOR_DESTINATION_ROLE_ARN";
@@ -210,192 +211,70 @@ impl Config {
     }
 
     /// Reads variables through `lookup` (tests pass a map). Empty values count as unset.
+    /// Every variable is parsed and checked first, each problem collected; the [`Config`] is
+    /// built only when there is none.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+        let mut vars = Variables {
+            lookup,
+            problems: Vec::new(),
         };
-        let mut problems = Vec::new();
+        vars.refuse_blanks();
         let defaults = Config::default();
-        // "" is unset (a CloudFormation parameter left empty); blanks are a typo worth naming.
-        for name in ALL_VARIABLES {
-            if lookup(name).is_some_and(|v| !v.is_empty() && v.trim().is_empty()) {
-                problems.push(format!(
-                    "{name} is set but blank: unset it or give it a value"
-                ));
-            }
+        let (destination_role_arn, destination_role_arns) = audit_roles(&mut vars);
+        let external_id = external_id(
+            &mut vars,
+            destination_role_arn.is_some() || !destination_role_arns.is_empty(),
+        );
+        let max_receive_count = vars.whole(
+            MAX_RECEIVE_COUNT,
+            1..=1000,
+            "expected the queue's maxReceiveCount, a whole number from 1 to 1000",
+        );
+        let destination_bucket = vars.get(DESTINATION_BUCKET);
+        if let Some(bucket) = destination_bucket.as_ref().filter(|b| !is_bucket_name(b)) {
+            vars.problem(format!("{DESTINATION_BUCKET}={bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')"));
         }
+        let metrics_namespace = metrics_namespace(&mut vars, defaults.metrics_namespace);
+        let metrics_mode_set = vars.get(METRICS_MODE).is_some();
+        let metrics_mode = vars.choice(
+            METRICS_MODE,
+            &[
+                ("cloudwatch", MetricsMode::CloudWatch),
+                ("emf", MetricsMode::Emf),
+                ("off", MetricsMode::Off),
+            ],
+        );
+        let alert_topic_arn = alert_topic_arn(&mut vars);
+        let late_after = vars.seconds(LATE_AFTER_SECONDS, DEFAULT_LATE_AFTER_SECONDS, 1);
+        let pending_wait = vars.seconds(PENDING_WAIT_SECONDS, DEFAULT_PENDING_WAIT_SECONDS, 0);
+        let max_concurrency = vars
+            .whole(
+                MAX_CONCURRENCY,
+                1..=256,
+                "expected a whole number from 1 to 256",
+            )
+            .unwrap_or(DEFAULT_MAX_CONCURRENCY);
+        let alarm_on_unreplicated =
+            vars.choice(ALARM_ON_UNREPLICATED, &[("true", true), ("false", false)]);
+        let deadline_margin = vars
+            .whole(
+                DEADLINE_MARGIN_MS,
+                0..=60_000,
+                "expected milliseconds from 0 to 60000",
+            )
+            .map_or(defaults.deadline_margin, Duration::from_millis);
+        let source_buckets = source_buckets(&mut vars);
+        let alert_cooldown =
+            vars.seconds(ALERT_COOLDOWN_SECONDS, DEFAULT_ALERT_COOLDOWN_SECONDS, 0);
+        let log_keys = vars.choice(
+            LOG_KEYS,
+            &[("plain", LogKeys::Plain), ("hash", LogKeys::Hash)],
+        );
 
-        let destination_role_arn = get(DESTINATION_ROLE_ARN);
-        if let Some(arn) = &destination_role_arn {
-            if !is_role_arn(arn) {
-                problems.push(format!("{DESTINATION_ROLE_ARN}={arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
-            }
-        }
-        let destination_role_arns: Vec<String> = get(DESTINATION_ROLE_ARNS)
-            .map(|raw| {
-                raw.split(',')
-                    .map(|arn| arn.trim().to_string())
-                    .filter(|arn| !arn.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut accounts = std::collections::HashSet::new();
-        for arn in destination_role_arns.iter().chain(&destination_role_arn) {
-            if !is_role_arn(arn) {
-                if Some(arn) != destination_role_arn.as_ref() {
-                    problems.push(format!("{DESTINATION_ROLE_ARNS}: {arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
-                }
-            } else if !accounts.insert(arn.split(':').nth(4).unwrap_or_default().to_string()) {
-                problems.push(format!("{DESTINATION_ROLE_ARNS}: two audit roles for the account of {arn:?}; name one role per destination account"));
-            }
-        }
-        let max_receive_count = match get(MAX_RECEIVE_COUNT) {
-            None => None,
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => Some(n),
-                _ => {
-                    problems.push(format!("{MAX_RECEIVE_COUNT}={raw:?}: expected the queue's maxReceiveCount, a whole number from 1 to 1000"));
-                    None
-                }
-            },
-        };
-        let external_id = get(EXTERNAL_ID);
-        if let Some(id) = &external_id {
-            let valid_chars = id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
-            if !(2..=1224).contains(&id.len()) || !valid_chars {
-                problems.push(format!(
-                    "{EXTERNAL_ID} must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]"
-                ));
-            }
-            if destination_role_arn.is_none() && destination_role_arns.is_empty() {
-                problems.push(format!("{EXTERNAL_ID} is set but no audit role ({DESTINATION_ROLE_ARN} or {DESTINATION_ROLE_ARNS}) is: the external id is only used to assume those roles"));
-            }
-        }
-        let destination_bucket = get(DESTINATION_BUCKET);
-        if let Some(bucket) = &destination_bucket {
-            if !is_bucket_name(bucket) {
-                problems.push(format!("{DESTINATION_BUCKET}={bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')"));
-            }
-        }
-        let metrics_namespace = get(METRICS_NAMESPACE).unwrap_or(defaults.metrics_namespace);
-        // CloudWatch API reference, PutMetricData: ASCII letters, digits, '.', '-', '_', '/', '#',
-        // ':' and spaces, at most 255, not AWS/ (reserved for AWS services).
-        let namespace_chars = metrics_namespace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
-        if metrics_namespace.starts_with("AWS/")
-            || metrics_namespace.len() > 255
-            || !namespace_chars
-        {
-            problems.push(format!("{METRICS_NAMESPACE}={metrics_namespace:?}: CloudWatch takes up to 255 characters of letters, digits, . - _ / # : and spaces, and reserves AWS/"));
-        }
-        let metrics_mode_set = get(METRICS_MODE).is_some();
-        let metrics_mode = match get(METRICS_MODE).as_deref() {
-            None | Some("cloudwatch") => MetricsMode::CloudWatch,
-            Some("emf") => MetricsMode::Emf,
-            Some("off") => MetricsMode::Off,
-            Some(other) => {
-                problems.push(format!(
-                    "{METRICS_MODE}={other:?}: expected cloudwatch, emf or off"
-                ));
-                MetricsMode::CloudWatch
-            }
-        };
-        let alert_topic_arn = get(ALERT_TOPIC_ARN);
-        if let Some(arn) = &alert_topic_arn {
-            let parts: Vec<&str> = arn.split(':').collect();
-            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[4].len() != 12 {
-                problems.push(format!("{ALERT_TOPIC_ARN}={arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"));
-            } else if arn.ends_with(".fifo") {
-                problems.push(format!("{ALERT_TOPIC_ARN}={arn:?} is a FIFO topic, which needs a message group id and is for ordered delivery to SQS only: use a standard topic (e-mail, chat and paging subscriptions need one)"));
-            }
-        }
-        let late_after = seconds(
-            &get,
-            LATE_AFTER_SECONDS,
-            DEFAULT_LATE_AFTER_SECONDS,
-            1,
-            &mut problems,
-        );
-        let pending_wait = seconds(
-            &get,
-            PENDING_WAIT_SECONDS,
-            DEFAULT_PENDING_WAIT_SECONDS,
-            0,
-            &mut problems,
-        );
-        let max_concurrency = match get(MAX_CONCURRENCY) {
-            None => DEFAULT_MAX_CONCURRENCY,
-            Some(raw) => match raw.parse::<usize>() {
-                Ok(n) if (1..=256).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "{MAX_CONCURRENCY}={raw:?}: expected a whole number from 1 to 256"
-                    ));
-                    DEFAULT_MAX_CONCURRENCY
-                }
-            },
-        };
-        let alarm_on_unreplicated = match get(ALARM_ON_UNREPLICATED).as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                problems.push(format!(
-                    "{ALARM_ON_UNREPLICATED}={other:?}: expected true or false"
-                ));
-                true
-            }
-        };
-        let deadline_margin = match get(DEADLINE_MARGIN_MS) {
-            None => defaults.deadline_margin,
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(ms) if ms <= 60_000 => Duration::from_millis(ms),
-                _ => {
-                    problems.push(format!(
-                        "{DEADLINE_MARGIN_MS}={raw:?}: expected milliseconds from 0 to 60000"
-                    ));
-                    defaults.deadline_margin
-                }
-            },
-        };
-        let source_buckets = get(SOURCE_BUCKETS).map(|raw| {
-            let buckets: Vec<String> = raw
-                .split(',')
-                .map(|b| b.trim().to_string())
-                .filter(|b| !b.is_empty())
-                .collect();
-            for bucket in buckets.iter().filter(|b| !is_bucket_name(b)) {
-                problems.push(format!(
-                    "{SOURCE_BUCKETS}: {bucket:?} is not a valid S3 bucket name"
-                ));
-            }
-            if buckets.is_empty() {
-                problems.push(format!("{SOURCE_BUCKETS}={raw:?} names no bucket: list the source buckets to audit, or unset it to audit every bucket an event names"));
-            }
-            buckets
-        });
-        let alert_cooldown = seconds(
-            &get,
-            ALERT_COOLDOWN_SECONDS,
-            DEFAULT_ALERT_COOLDOWN_SECONDS,
-            0,
-            &mut problems,
-        );
-        let log_keys = match get(LOG_KEYS).as_deref() {
-            None | Some("plain") => LogKeys::Plain,
-            Some("hash") => LogKeys::Hash,
-            Some(other) => {
-                problems.push(format!("{LOG_KEYS}={other:?}: expected plain or hash"));
-                LogKeys::Plain
-            }
-        };
-
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
+        if !vars.problems.is_empty() {
+            return Err(ConfigError {
+                problems: vars.problems,
+            });
         }
         Ok(Config {
             destination_role_arn,
@@ -421,25 +300,172 @@ impl Config {
     }
 }
 
-fn seconds(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    minimum: u64,
-    problems: &mut Vec<String>,
-) -> Duration {
-    match get(name) {
-        None => Duration::from_secs(default),
-        Some(raw) => match raw.parse::<u64>() {
-            Ok(n) if n >= minimum && n <= 7 * 24 * 3600 => Duration::from_secs(n),
-            _ => {
-                problems.push(format!(
-                    "{name}={raw:?}: expected whole seconds from {minimum} to 604800"
-                ));
-                Duration::from_secs(default)
-            }
-        },
+/// The variables being read, and every problem found in them so far.
+struct Variables<F> {
+    lookup: F,
+    problems: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Variables<F> {
+    /// The trimmed value; "" is unset (a CloudFormation parameter left empty).
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
+
+    fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
+    /// A value of blanks only is a typo worth naming (not the same as unset).
+    fn refuse_blanks(&mut self) {
+        for name in ALL_VARIABLES {
+            if (self.lookup)(name).is_some_and(|v| !v.is_empty() && v.trim().is_empty()) {
+                self.problem(format!(
+                    "{name} is set but blank: unset it or give it a value"
+                ));
+            }
+        }
+    }
+
+    /// One of `options` by its name; unset is the first option.
+    fn choice<T: Copy>(&mut self, name: &str, options: &[(&str, T)]) -> T {
+        let first = options[0].1;
+        let Some(raw) = self.get(name) else {
+            return first;
+        };
+        if let Some((_, value)) = options.iter().find(|(option, _)| *option == raw) {
+            return *value;
+        }
+        let names: Vec<&str> = options.iter().map(|(option, _)| *option).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        self.problem(format!(
+            "{name}={raw:?}: expected {} or {last}",
+            rest.join(", ")
+        ));
+        first
+    }
+
+    /// A whole number within `range`; `None` when unset (or wrong: the problem is kept).
+    fn whole<T>(&mut self, name: &str, range: RangeInclusive<T>, expected: &str) -> Option<T>
+    where
+        T: std::str::FromStr + PartialOrd,
+    {
+        let raw = self.get(name)?;
+        match raw.parse::<T>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.problem(format!("{name}={raw:?}: {expected}"));
+                None
+            }
+        }
+    }
+
+    /// Whole seconds from `minimum` to a week.
+    fn seconds(&mut self, name: &str, default: u64, minimum: u64) -> Duration {
+        Duration::from_secs(
+            self.whole(
+                name,
+                minimum..=7 * 24 * 3600,
+                &format!("expected whole seconds from {minimum} to 604800"),
+            )
+            .unwrap_or(default),
+        )
+    }
+
+    /// A comma-separated list, its items trimmed, empty items dropped.
+    fn list(&self, name: &str) -> Option<Vec<String>> {
+        self.get(name).map(|raw| {
+            raw.split(',')
+                .map(|item| item.trim().to_string())
+                .filter(|item| !item.is_empty())
+                .collect()
+        })
+    }
+}
+
+/// The default audit role and the per-account ones: role ARNs, one per account.
+fn audit_roles<F: Fn(&str) -> Option<String>>(
+    vars: &mut Variables<F>,
+) -> (Option<String>, Vec<String>) {
+    let default_role = vars.get(DESTINATION_ROLE_ARN);
+    if let Some(arn) = default_role.as_ref().filter(|arn| !is_role_arn(arn)) {
+        vars.problem(format!("{DESTINATION_ROLE_ARN}={arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
+    }
+    let per_account = vars.list(DESTINATION_ROLE_ARNS).unwrap_or_default();
+    let mut accounts = std::collections::HashSet::new();
+    for arn in per_account.iter().chain(&default_role) {
+        if !is_role_arn(arn) {
+            if Some(arn) != default_role.as_ref() {
+                vars.problem(format!("{DESTINATION_ROLE_ARNS}: {arn:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"));
+            }
+        } else if !accounts.insert(arn.split(':').nth(4).unwrap_or_default().to_string()) {
+            vars.problem(format!("{DESTINATION_ROLE_ARNS}: two audit roles for the account of {arn:?}; name one role per destination account"));
+        }
+    }
+    (default_role, per_account)
+}
+
+/// The external id the audit roles' trust policies ask for (IAM's `sts:ExternalId` rules).
+fn external_id<F: Fn(&str) -> Option<String>>(
+    vars: &mut Variables<F>,
+    any_role: bool,
+) -> Option<String> {
+    let id = vars.get(EXTERNAL_ID)?;
+    let valid_chars = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+    if !(2..=1224).contains(&id.len()) || !valid_chars {
+        vars.problem(format!(
+            "{EXTERNAL_ID} must be 2–1224 characters of [A-Za-z0-9+=,.@:/_-]"
+        ));
+    }
+    if !any_role {
+        vars.problem(format!("{EXTERNAL_ID} is set but no audit role ({DESTINATION_ROLE_ARN} or {DESTINATION_ROLE_ARNS}) is: the external id is only used to assume those roles"));
+    }
+    Some(id)
+}
+
+/// CloudWatch API reference, PutMetricData: ASCII letters, digits, '.', '-', '_', '/', '#',
+/// ':' and spaces, at most 255, not AWS/ (reserved for AWS services).
+fn metrics_namespace<F: Fn(&str) -> Option<String>>(
+    vars: &mut Variables<F>,
+    default: String,
+) -> String {
+    let namespace = vars.get(METRICS_NAMESPACE).unwrap_or(default);
+    let valid_chars = namespace
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+    if namespace.starts_with("AWS/") || namespace.len() > 255 || !valid_chars {
+        vars.problem(format!("{METRICS_NAMESPACE}={namespace:?}: CloudWatch takes up to 255 characters of letters, digits, . - _ / # : and spaces, and reserves AWS/"));
+    }
+    namespace
+}
+
+fn alert_topic_arn<F: Fn(&str) -> Option<String>>(vars: &mut Variables<F>) -> Option<String> {
+    let arn = vars.get(ALERT_TOPIC_ARN)?;
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[4].len() != 12 {
+        vars.problem(format!("{ALERT_TOPIC_ARN}={arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"));
+    } else if arn.ends_with(".fifo") {
+        vars.problem(format!("{ALERT_TOPIC_ARN}={arn:?} is a FIFO topic, which needs a message group id and is for ordered delivery to SQS only: use a standard topic (e-mail, chat and paging subscriptions need one)"));
+    }
+    Some(arn)
+}
+
+fn source_buckets<F: Fn(&str) -> Option<String>>(vars: &mut Variables<F>) -> Option<Vec<String>> {
+    let buckets = vars.list(SOURCE_BUCKETS)?;
+    for bucket in buckets.iter().filter(|b| !is_bucket_name(b)) {
+        vars.problem(format!(
+            "{SOURCE_BUCKETS}: {bucket:?} is not a valid S3 bucket name"
+        ));
+    }
+    if buckets.is_empty() {
+        let raw = vars.get(SOURCE_BUCKETS).unwrap_or_default();
+        vars.problem(format!("{SOURCE_BUCKETS}={raw:?} names no bucket: list the source buckets to audit, or unset it to audit every bucket an event names"));
+    }
+    Some(buckets)
 }
 
 pub fn is_role_arn(arn: &str) -> bool {

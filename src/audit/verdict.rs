@@ -1,7 +1,7 @@
 //! The verdict rules as one pure function: the decision table of `docs/verdicts.md`.
 //!
-//! One call decides one (object version, destination). The rows of [`verdict_and_detail`]
-//! are tried in order, first match wins; each row is one line of the table in the docs.
+//! One call decides one (object version, destination). The rows of [`TABLE`] are tried in
+//! order, first match wins; each row is one line of the table in the docs (its number kept).
 
 use super::failure_codes::{self, FailureCode, Subject};
 use super::model::*;
@@ -141,234 +141,457 @@ fn is_delete_marker(input: &AuditInput<'_>) -> bool {
         || input.object.is_delete_marker()
 }
 
-/// The decision table. Each row: a pattern on what S3 showed, and the verdict it earns.
+/// What the rows of [`TABLE`] look at, worked out once per decision.
+struct Situation<'s> {
+    input: &'s AuditInput<'s>,
+    age: Option<Duration>,
+    policy: &'s VerdictPolicy,
+    destination: Option<&'s str>,
+    /// S3's failure event for this destination (or naming none).
+    failure: Option<&'s ReplicationEvent>,
+    /// ... and it is a failure of the replica's metadata (tags, ACL, Object Lock).
+    metadata_failure: bool,
+    missed_threshold: bool,
+    delete_marker: bool,
+    status: Option<&'s ReplicationStatus>,
+    /// Older than the SLA, or S3 said it missed the RTC threshold.
+    late: bool,
+    /// "object" or "delete marker".
+    thing: &'static str,
+}
+
+impl<'s> Situation<'s> {
+    fn new(input: &'s AuditInput<'s>, age: Option<Duration>, policy: &'s VerdictPolicy) -> Self {
+        let destination = input.destination.map(|d| d.bucket.as_str());
+        let failure = destination.and_then(|d| input.object.failure_for(d));
+        let missed_threshold = destination.is_some_and(|d| {
+            input
+                .object
+                .event_for(ReplicationEventKind::OperationMissedThreshold, d)
+                .is_some()
+        });
+        let delete_marker = is_delete_marker(input);
+        Self {
+            input,
+            age,
+            policy,
+            destination,
+            failure,
+            metadata_failure: failure.is_some_and(is_metadata_failure),
+            missed_threshold,
+            delete_marker,
+            status: match input.source {
+                Probe::Found(facts) => facts.replication_status.as_ref(),
+                _ => None,
+            },
+            late: missed_threshold || age.is_some_and(|age| age > policy.late_after),
+            thing: if delete_marker {
+                "delete marker"
+            } else {
+                "object"
+            },
+        }
+    }
+
+    fn sla(&self) -> i64 {
+        self.policy.late_after.num_seconds()
+    }
+
+    fn to(&self) -> &str {
+        self.destination.unwrap_or_default()
+    }
+
+    fn source_marker(&self) -> bool {
+        matches!(self.input.source, Probe::DeleteMarker(_))
+    }
+
+    fn source_gone(&self) -> bool {
+        matches!(self.input.source, Probe::NotFound)
+    }
+
+    fn source_error(&self) -> Option<&'s ProbeError> {
+        match self.input.source {
+            Probe::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The version's replica (an object) is in the destination.
+    fn replica_object(&self) -> bool {
+        matches!(self.input.replica, Some(Probe::Found(_)))
+    }
+
+    /// The version (object or delete marker) is in the destination.
+    fn replica_present(&self) -> bool {
+        matches!(
+            self.input.replica,
+            Some(Probe::Found(_) | Probe::DeleteMarker(_))
+        )
+    }
+
+    fn replica_error(&self) -> Option<&'s ProbeError> {
+        match self.input.replica {
+            Some(Probe::Failed(error)) => Some(error),
+            _ => None,
+        }
+    }
+
+    fn tags_error(&self) -> Option<&'s ProbeError> {
+        match self.input.tags_in_sync {
+            Some(Err(error)) => Some(error),
+            _ => None,
+        }
+    }
+
+    fn status_is(&self, status: &ReplicationStatus) -> bool {
+        self.status == Some(status)
+    }
+}
+
+/// One row of the decision table: when it applies, and the verdict it earns.
+struct Row {
+    /// The row's number in `docs/verdicts.md` (a test holds the two to each other).
+    #[cfg_attr(not(test), allow(dead_code))]
+    row: &'static str,
+    when: fn(&Situation<'_>) -> bool,
+    then: fn(&Situation<'_>) -> (Verdict, Detail),
+}
+
+/// The decision table of `docs/verdicts.md`: tried in order, the first row that applies
+/// decides. The last row applies to anything.
+static TABLE: &[Row] = &[
+    Row {
+        row: "0",
+        when: |s| s.replica_object() && s.metadata_failure,
+        then: |s| {
+            (
+                Verdict::Failed,
+                failed_detail(s.failure, s.delete_marker, s.destination),
+            )
+        },
+    },
+    Row {
+        row: "0a",
+        when: |s| s.replica_object() && s.tags_error().is_some() && !s.metadata_failure,
+        then: |s| error_row(s.tags_error(), "tags of the source or the replica"),
+    },
+    Row {
+        row: "0b",
+        when: |s| s.replica_object() && matches!(s.input.tags_in_sync, Some(Ok(false))),
+        then: tags_behind,
+    },
+    Row {
+        row: "1",
+        when: |s| s.replica_present(),
+        then: in_destination,
+    },
+    Row {
+        row: "2a",
+        when: |s| s.source_gone() && s.failure.is_some(),
+        then: |s| {
+            (Verdict::SourceGone, Detail::new(format!(
+            "S3 reported that it could not replicate this version ({}), and the version no longer exists in the source: it was deleted before replication completed.",
+            s.failure.map(reason_text).unwrap_or_default()
+        )))
+        },
+    },
+    Row {
+        row: "2",
+        when: |s| s.failure.is_some(),
+        then: |s| {
+            (
+                Verdict::Failed,
+                failed_detail(s.failure, s.delete_marker, s.destination),
+            )
+        },
+    },
+    // (The source is only left unasked when row 1 applies.)
+    Row {
+        row: "-",
+        when: |s| matches!(s.input.source, Probe::NotAsked),
+        then: |_| {
+            (
+                Verdict::Error,
+                Detail::new("The source was not checked, so the version cannot be judged.")
+                    .fix("This is an auditor bug: please report it."),
+            )
+        },
+    },
+    Row {
+        row: "4a",
+        when: |s| s.input.absence.is_some(),
+        then: |s| {
+            (
+                Verdict::NotFound,
+                absence_detail(
+                    s.input.object,
+                    s.input.absence.unwrap_or(&Absence::NotExplained),
+                ),
+            )
+        },
+    },
+    Row {
+        row: "3a",
+        when: |s| {
+            s.source_error()
+                .is_some_and(|e| e.kind == ProbeErrorKind::BadRequest)
+        },
+        then: |_| {
+            (Verdict::Unverifiable, Detail::new("S3 answered 400 Bad Request to the HEAD of this version: it is encrypted with SSE-C (a customer-provided key), and S3 shows an SSE-C object's metadata only to a request carrying that key, which the auditor does not have (a malformed version id gets the same answer).")
+            .fix(fix::UNVERIFIABLE_SSE_C))
+        },
+    },
+    Row {
+        row: "3",
+        when: |s| s.source_error().is_some(),
+        then: |s| error_row(s.source_error(), "source"),
+    },
+    Row {
+        row: "4",
+        when: |s| s.source_gone(),
+        then: |_| {
+            (
+                Verdict::SourceGone,
+                Detail::new(
+                    "The source object version no longer exists (deleted before the audit).",
+                ),
+            )
+        },
+    },
+    Row {
+        row: "5",
+        when: |s| s.source_marker() && s.input.replica.is_none(),
+        then: |_| {
+            (Verdict::SourceGone, Detail::new("This version is a delete marker, and no replication rule replicates delete markers (DeleteMarkerReplication) to a destination for it."))
+        },
+    },
+    Row {
+        row: "6",
+        when: |s| s.source_marker() && s.replica_error().is_some(),
+        then: |s| error_row(s.replica_error(), "destination"),
+    },
+    Row {
+        row: "6",
+        when: |s| s.source_marker() && s.late,
+        then: |s| {
+            (
+                Verdict::Late,
+                Detail::new(format!(
+                    "The delete marker is not in {} {} after it was written (SLA {}s).",
+                    s.to(),
+                    human_age(s.age),
+                    s.sla()
+                ))
+                .fix(fix::DELETE_MARKER_LATE),
+            )
+        },
+    },
+    Row {
+        row: "6",
+        when: |s| s.source_marker(),
+        then: |s| {
+            (
+                Verdict::Pending,
+                Detail::new(format!(
+                    "The delete marker is not in {} yet; written {} ago, within the SLA of {}s.",
+                    s.to(),
+                    human_age(s.age),
+                    s.sla()
+                )),
+            )
+        },
+    },
+    // From here on the source version is an object (HEAD 200).
+    Row {
+        row: "7",
+        when: |s| s.status.is_none(),
+        then: |s| (Verdict::Unreplicated, unreplicated_detail(s.input.coverage)),
+    },
+    Row {
+        row: "8",
+        when: |s| s.status_is(&ReplicationStatus::Replica),
+        then: |_| {
+            (Verdict::Replica, Detail::new("This object is a replica that S3 replication wrote into the watched bucket (two-way replication, or a bucket that is both source and destination). Live replication never replicates a replica onward, so there is nothing to check."))
+        },
+    },
+    // S3 replicates the version elsewhere, but not to this destination: the rule that sends it
+    // here does not select SSE-KMS objects.
+    Row {
+        row: "8a",
+        when: |s| matches!(s.input.coverage, RuleCoverage::Ineligible(_)),
+        then: |s| (Verdict::Unreplicated, unreplicated_detail(s.input.coverage)),
+    },
+    Row {
+        row: "9",
+        when: |s| matches!(s.status, Some(ReplicationStatus::Unknown(_))),
+        then: |s| {
+            (Verdict::Error, Detail::new(format!(
+            "S3 reported an unknown replication status {:?}; the auditor cannot judge it.",
+            s.status.map(ReplicationStatus::as_str).unwrap_or_default()
+        )).fix("Check the object in the S3 console; report the status value to the auditor's maintainers."))
+        },
+    },
+    Row {
+        row: "10",
+        when: |s| s.destination.is_none(),
+        then: |s| {
+            (Verdict::Error, Detail::new(format!(
+            "The object has replication status {} but no destination bucket is known.",
+            s.status.map(ReplicationStatus::as_str).unwrap_or_default()
+        )).fix("Set AUDITOR_DESTINATION_BUCKET, or grant the auditor s3:GetReplicationConfiguration on the source bucket."))
+        },
+    },
+    // PENDING within the SLA: wait, whatever the destination answered.
+    Row {
+        row: "11",
+        when: |s| s.status_is(&ReplicationStatus::Pending) && !s.late,
+        then: |s| {
+            (
+                Verdict::Pending,
+                Detail::new(format!(
+                    "PENDING, written {} ago; within the SLA of {}s.",
+                    human_age(s.age),
+                    s.sla()
+                )),
+            )
+        },
+    },
+    Row {
+        row: "12",
+        when: |s| s.replica_error().is_some(),
+        then: |s| error_row(s.replica_error(), "destination"),
+    },
+    // FAILED (for at least one destination) and the version is not in this one.
+    Row {
+        row: "13",
+        when: |s| s.status_is(&ReplicationStatus::Failed),
+        then: |s| (Verdict::Failed, failed_detail(None, false, s.destination)),
+    },
+    Row {
+        row: "14",
+        when: |s| s.status_is(&ReplicationStatus::Pending),
+        then: |s| {
+            (Verdict::Late, Detail::new(if s.missed_threshold {
+            format!("Still PENDING and S3 reported that it missed the replication time threshold ({}).", human_age(s.age))
+        } else {
+            format!("Still PENDING {} after it was written (SLA {}s).", human_age(s.age), s.sla())
+        }).fix(fix::LATE))
+        },
+    },
+    Row {
+        row: "15",
+        when: |s| {
+            s.status_is(&ReplicationStatus::Completed)
+                && matches!(s.input.replica, Some(Probe::NotFound))
+        },
+        then: |s| {
+            (
+                Verdict::Missing,
+                Detail::new(format!(
+                    "The source says COMPLETED but {} has no such key/version.",
+                    s.to()
+                ))
+                .fix(fix::MISSING),
+            )
+        },
+    },
+    // COMPLETED and nothing was asked: cannot be confirmed (an auditor bug, as "-" above).
+    Row {
+        row: "-",
+        when: |_| true,
+        then: |_| {
+            (
+                Verdict::Error,
+                Detail::new("The destination was not checked, so the replica cannot be confirmed.")
+                    .fix("This is an auditor bug: please report it."),
+            )
+        },
+    },
+];
+
+/// The decision: the first row of [`TABLE`] that applies.
 fn verdict_and_detail(
     input: &AuditInput<'_>,
     age: Option<Duration>,
     policy: &VerdictPolicy,
 ) -> (Verdict, Detail) {
-    let destination = input.destination.map(|d| d.bucket.as_str());
-    let failure = destination.and_then(|d| input.object.failure_for(d));
-    let missed_threshold = destination.is_some_and(|d| {
-        input
-            .object
-            .event_for(ReplicationEventKind::OperationMissedThreshold, d)
-            .is_some()
-    });
-    let delete_marker = is_delete_marker(input);
-    let status = match input.source {
-        Probe::Found(facts) => facts.replication_status.as_ref(),
-        _ => None,
-    };
-    let is_late = missed_threshold || age.is_some_and(|age| age > policy.late_after);
-    let sla = policy.late_after.num_seconds();
-    let thing = if delete_marker {
-        "delete marker"
-    } else {
-        "object"
-    };
-
-    // 0a. The tags changed and the tags of the source or the replica could not be read: blind
-    //     (after row 0: S3's own metadata failure, if it sent one, decides first).
-    let metadata_failure = failure.is_some_and(is_metadata_failure);
-    if let (Some(Probe::Found(_)), Some(Err(error)), false) =
-        (input.replica, input.tags_in_sync, metadata_failure)
-    {
-        return (
-            Verdict::Error,
-            probe_error_detail(error, "tags of the source or the replica"),
-        );
-    }
-    match (input.source, status, input.replica) {
-        // 0. The version is in the destination, but S3 said its metadata (tags, ACL, Object
-        //    Lock) did not get there: the replica is wrong, so this is a failure.
-        (_, _, Some(Probe::Found(_))) if failure.is_some_and(is_metadata_failure) => (
-            Verdict::Failed,
-            failed_detail(failure, delete_marker, destination),
-        ),
-        // 0b. The tags changed and the replica does not carry the new tag set yet: S3 replicates
-        //     tag changes after the object — pending within the SLA (counted from the change),
-        //     late after it.
-        (_, _, Some(Probe::Found(_))) if matches!(input.tags_in_sync, Some(Ok(false))) => {
-            let since = input.object.event_time.map(|t| input.now - t);
-            if since.is_some_and(|since| since > policy.late_after) {
-                (
-                    Verdict::Late,
-                    Detail::new(format!(
-                        "The object version is in {}, but its tags still differ from the source's {} after they changed (SLA {sla}s).",
-                        destination.unwrap_or_default(),
-                        human_age(since)
-                    ))
-                    .fix(fix::TAGS_LATE),
-                )
-            } else {
-                (
-                    Verdict::Pending,
-                    Detail::new(format!(
-                        "The object version is in {}, but its tags do not match the source's new tags yet (changed {} ago; S3 replicates tag changes after the object).",
-                        destination.unwrap_or_default(),
-                        human_age(since)
-                    )),
-                )
-            }
-        }
-        // 1. The version is in the destination: replicated, whatever else was said about it —
-        //    unless `check` saw that the destination's current version hides it.
-        (_, _, Some(Probe::Found(_) | Probe::DeleteMarker(_))) => match hidden_by(
-            input.current,
-            expected_current(input.source_current).or(replica_version(input.replica)),
-        ) {
-            Some(hider) => (
-                Verdict::Mismatch,
-                Detail::new(format!(
-                    "The replica of this version is in {}, but {hider} is the destination's current version: readers of the destination see something else.",
-                    destination.unwrap_or_default()
-                ))
-                .fix(fix::MISMATCH),
-            ),
-            None => (
-                Verdict::Replicated,
-                Detail::new(format!(
-                    "The {thing} version is in {}.{}",
-                    destination.unwrap_or_default(),
-                    match failure.and_then(documented_code) {
-                        Some(row) => format!(" (S3 had reported {} for it; it replicated since.)", row.code),
-                        None => String::new(),
-                    }
-                )),
-            ),
+    let situation = Situation::new(input, age, policy);
+    TABLE.iter().find(|row| (row.when)(&situation)).map_or_else(
+        || {
+            (
+                Verdict::Error,
+                Detail::new("No row of the decision table applies."),
+            )
         },
-        // 2a. S3 said replication failed, and the source version is gone: it was deleted before
-        //     S3 could replicate it (SrcKeyNotFound / SrcVersionNotFound say exactly that; any
-        //     other code names a failure of a version that no longer needs replicating).
-        (Probe::NotFound, _, _) if failure.is_some() => (
-            Verdict::SourceGone,
-            Detail::new(format!(
-                "S3 reported that it could not replicate this version ({}), and the version no longer exists in the source: it was deleted before replication completed.",
-                failure.map(reason_text).unwrap_or_default()
-            )),
-        ),
-        // 2. S3 said replication to this destination failed, and the version is not there.
-        _ if failure.is_some() => (
-            Verdict::Failed,
-            failed_detail(failure, delete_marker, destination),
-        ),
-        // (The source is only left unasked when row 1 applies.)
-        (Probe::NotAsked, _, _) => (
-            Verdict::Error,
-            Detail::new("The source was not checked, so the version cannot be judged.")
-                .fix("This is an auditor bug: please report it."),
-        ),
-        // 4a. A version someone named that is not there (404, or a 400 to a malformed version
-        //     id while the current version reads): not found, and which part.
-        _ if input.absence.is_some() => (
-            Verdict::NotFound,
-            absence_detail(input.object, input.absence.unwrap_or(&Absence::NotExplained)),
-        ),
-        // 3a. HEAD answered 400: an SSE-C object, whose status S3 shows only with its key.
-        (Probe::Failed(error), _, _) if error.kind == ProbeErrorKind::BadRequest => (
-            Verdict::Unverifiable,
-            Detail::new("S3 answered 400 Bad Request to the HEAD of this version: it is encrypted with SSE-C (a customer-provided key), and S3 shows an SSE-C object's metadata only to a request carrying that key, which the auditor does not have (a malformed version id gets the same answer).")
-                .fix(fix::UNVERIFIABLE_SSE_C),
-        ),
-        // 3. The source could not be read.
-        (Probe::Failed(error), _, _) => (Verdict::Error, probe_error_detail(error, "source")),
-        // 4. The source version is gone.
-        (Probe::NotFound, _, _) => (
-            Verdict::SourceGone,
-            Detail::new("The source object version no longer exists (deleted before the audit)."),
-        ),
-        // 5. The source version is a delete marker that no rule replicates to a destination.
-        (Probe::DeleteMarker(_), _, None) => (
-            Verdict::SourceGone,
-            Detail::new("This version is a delete marker, and no replication rule replicates delete markers (DeleteMarkerReplication) to a destination for it."),
-        ),
-        // 6. A delete marker the rules replicate, not (yet) in the destination.
-        (Probe::DeleteMarker(_), _, Some(Probe::Failed(error))) => {
-            (Verdict::Error, probe_error_detail(error, "destination"))
-        }
-        (Probe::DeleteMarker(_), _, Some(_)) if is_late => (
+        |row| (row.then)(&situation),
+    )
+}
+
+/// Row 0b: the tags changed and the replica does not carry the new tag set yet. S3 replicates
+/// tag changes after the object: pending within the SLA (counted from the change), late after.
+fn tags_behind(s: &Situation<'_>) -> (Verdict, Detail) {
+    let since = s.input.object.event_time.map(|t| s.input.now - t);
+    if since.is_some_and(|since| since > s.policy.late_after) {
+        (
             Verdict::Late,
             Detail::new(format!(
-                "The delete marker is not in {} {} after it was written (SLA {sla}s).",
-                destination.unwrap_or_default(),
-                human_age(age)
+                "The object version is in {}, but its tags still differ from the source's {} after they changed (SLA {}s).",
+                s.to(),
+                human_age(since),
+                s.sla()
             ))
-            .fix(fix::DELETE_MARKER_LATE),
-        ),
-        (Probe::DeleteMarker(_), _, Some(_)) => (
+            .fix(fix::TAGS_LATE),
+        )
+    } else {
+        (
             Verdict::Pending,
             Detail::new(format!(
-                "The delete marker is not in {} yet; written {} ago, within the SLA of {sla}s.",
-                destination.unwrap_or_default(),
-                human_age(age)
+                "The object version is in {}, but its tags do not match the source's new tags yet (changed {} ago; S3 replicates tag changes after the object).",
+                s.to(),
+                human_age(since)
             )),
-        ),
-        // 7. No replication status: S3 will not replicate this version.
-        (Probe::Found(_), None, _) => (Verdict::Unreplicated, unreplicated_detail(input.coverage)),
-        // 8. The watched object is itself a replica.
-        (Probe::Found(_), Some(ReplicationStatus::Replica), _) => (
-            Verdict::Replica,
-            Detail::new("This object is a replica that S3 replication wrote into the watched bucket (two-way replication, or a bucket that is both source and destination). Live replication never replicates a replica onward, so there is nothing to check."),
-        ),
-        // 8a. S3 replicates the version elsewhere, but not to this destination: the rule that
-        //     sends it here does not select SSE-KMS objects.
-        (Probe::Found(_), Some(_), _) if matches!(input.coverage, RuleCoverage::Ineligible(_)) => {
-            (Verdict::Unreplicated, unreplicated_detail(input.coverage))
-        }
-        // 9. A status the auditor does not know.
-        (Probe::Found(_), Some(ReplicationStatus::Unknown(raw)), _) => (
-            Verdict::Error,
-            Detail::new(format!("S3 reported an unknown replication status {raw:?}; the auditor cannot judge it."))
-                .fix("Check the object in the S3 console; report the status value to the auditor's maintainers."),
-        ),
-        // 10. Replicating, but to where?
-        (Probe::Found(_), Some(status), _) if destination.is_none() => (
-            Verdict::Error,
-            Detail::new(format!("The object has replication status {} but no destination bucket is known.", status.as_str()))
-                .fix("Set AUDITOR_DESTINATION_BUCKET, or grant the auditor s3:GetReplicationConfiguration on the source bucket."),
-        ),
-        // 11. PENDING within the SLA: wait, whatever the destination answered.
-        (Probe::Found(_), Some(ReplicationStatus::Pending), _) if !is_late => (
-            Verdict::Pending,
+        )
+    }
+}
+
+/// Row 1: the version is in the destination: replicated, whatever else was said about it —
+/// unless `check` saw that the destination's current version hides it.
+fn in_destination(s: &Situation<'_>) -> (Verdict, Detail) {
+    let input = s.input;
+    match hidden_by(
+        input.current,
+        expected_current(input.source_current).or(replica_version(input.replica)),
+    ) {
+        Some(hider) => (
+            Verdict::Mismatch,
             Detail::new(format!(
-                "PENDING, written {} ago; within the SLA of {sla}s.",
-                human_age(age)
-            )),
-        ),
-        // 12. The destination could not be read.
-        (Probe::Found(_), Some(_), Some(Probe::Failed(error))) => {
-            (Verdict::Error, probe_error_detail(error, "destination"))
-        }
-        // 13. FAILED (for at least one destination) and the version is not in this one.
-        (Probe::Found(_), Some(ReplicationStatus::Failed), _) => (
-            Verdict::Failed,
-            failed_detail(None, false, destination),
-        ),
-        // 14. Still PENDING after the SLA (or S3 said it missed the RTC threshold).
-        (Probe::Found(_), Some(ReplicationStatus::Pending), _) => (
-            Verdict::Late,
-            Detail::new(if missed_threshold {
-                format!("Still PENDING and S3 reported that it missed the replication time threshold ({}).", human_age(age))
-            } else {
-                format!("Still PENDING {} after it was written (SLA {sla}s).", human_age(age))
-            })
-            .fix(fix::LATE),
-        ),
-        // 15. COMPLETED but the destination has no such version.
-        (Probe::Found(_), Some(ReplicationStatus::Completed), Some(Probe::NotFound)) => (
-            Verdict::Missing,
-            Detail::new(format!(
-                "The source says COMPLETED but {} has no such key/version.",
-                destination.unwrap_or_default()
+                "The replica of this version is in {}, but {hider} is the destination's current version: readers of the destination see something else.",
+                s.to()
             ))
-            .fix(fix::MISSING),
+            .fix(fix::MISMATCH),
         ),
-        // 16. COMPLETED and nothing was asked: cannot be confirmed.
-        (Probe::Found(_), Some(_), _) => (
+        None => (
+            Verdict::Replicated,
+            Detail::new(format!(
+                "The {} version is in {}.{}",
+                s.thing,
+                s.to(),
+                match s.failure.and_then(documented_code) {
+                    Some(row) => format!(" (S3 had reported {} for it; it replicated since.)", row.code),
+                    None => String::new(),
+                }
+            )),
+        ),
+    }
+}
+
+/// An error row: what could not be read, and why.
+fn error_row(error: Option<&ProbeError>, side: &str) -> (Verdict, Detail) {
+    match error {
+        Some(error) => (Verdict::Error, probe_error_detail(error, side)),
+        None => (
             Verdict::Error,
-            Detail::new("The destination was not checked, so the replica cannot be confirmed.")
-                .fix("This is an auditor bug: please report it."),
+            Detail::new(format!("The {side} could not be read.")),
         ),
     }
 }
@@ -571,6 +794,24 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_a_row_of_the_docs_and_the_last_applies_to_anything() {
+        let docs = include_str!("../../docs/verdicts.md");
+        for row in TABLE.iter().filter(|row| row.row != "-") {
+            assert!(
+                docs.lines()
+                    .any(|line| line.starts_with(&format!("| {} |", row.row))),
+                "row {} of TABLE is not a row of docs/verdicts.md",
+                row.row
+            );
+        }
+        let object = object();
+        let input = AuditInput::of(&object, &Probe::NotAsked, RuleCoverage::Unknown, now());
+        let policy = VerdictPolicy::default();
+        let last = TABLE.last().unwrap();
+        assert!((last.when)(&Situation::new(&input, None, &policy)));
     }
 
     fn object() -> ObjectRef {
