@@ -171,39 +171,14 @@ pub fn arn_account(arn: &str) -> Option<&str> {
 
 /// Every live check, in the order a person fixes things.
 pub fn judge(facts: &LiveFacts) -> Report {
+    let report = |checks| Report {
+        checks,
+        access_problems: facts.access_problems.clone(),
+    };
     let source = &facts.source;
     let src = source.bucket.as_str();
-    match &source.existence {
-        SourceExistence::Missing => {
-            return Report {
-                checks: vec![Check::fail("source.exists", src, "no such bucket: the source bucket does not exist (or not for these credentials' partition)")
-                    .with_fix("check --source-bucket (bucket names are exact: lowercase, no s3:// prefix)")],
-                access_problems: facts.access_problems.clone(),
-            }
-        }
-        SourceExistence::OtherRegion { bucket_region, configured } => {
-            return Report {
-                checks: vec![Check::fail(
-                    "source.exists",
-                    src,
-                    format!("the bucket is in region {bucket_region}, and doctor reads {configured}"),
-                )
-                .with_fix(format!("run with AWS_REGION={bucket_region}"))],
-                access_problems: facts.access_problems.clone(),
-            }
-        }
-        SourceExistence::NotInAccount(account) => {
-            return Report {
-                checks: vec![Check::fail(
-                    "source.exists",
-                    src,
-                    format!("HeadBucket with ExpectedBucketOwner={account} (your account) is refused (403): the bucket is another account's, or you may not s3:ListBucket it; nothing else was read"),
-                )
-                .with_fix("run doctor with credentials of the source bucket's account (account A)")],
-                access_problems: facts.access_problems.clone(),
-            }
-        }
-        SourceExistence::Exists | SourceExistence::Unknown(_) => {}
+    if let Some(fail) = source_existence(src, &source.existence) {
+        return report(vec![fail]);
     }
     let mut checks: Vec<Check> = versioning("source.versioning", src, source.versioning)
         .into_iter()
@@ -211,10 +186,7 @@ pub fn judge(facts: &LiveFacts) -> Report {
     if source.replication.is_none() && !source.replication_read {
         // The access problem names the refused read; nothing is said of a configuration that
         // was not read (a fix that writes one could overwrite it).
-        return Report {
-            checks,
-            access_problems: facts.access_problems.clone(),
-        };
+        return report(checks);
     }
     let Some(replication) = &source.replication else {
         checks.push(
@@ -227,10 +199,7 @@ pub fn judge(facts: &LiveFacts) -> Report {
                 "aws s3api put-bucket-replication --bucket {src} --replication-configuration file://replication.json"
             )),
         );
-        return Report {
-            checks,
-            access_problems: facts.access_problems.clone(),
-        };
+        return report(checks);
     };
     checks.push(Check::pass(
         "replication.configuration",
@@ -241,28 +210,73 @@ pub fn judge(facts: &LiveFacts) -> Report {
             replication.role_arn
         ),
     ));
-    let source_account = arn_account(&replication.role_arn)
-        .unwrap_or_default()
-        .to_string();
     checks.extend(rule_checks(src, &replication.rules));
     checks.extend(lifecycle_checks(
         src,
         source.lifecycle.as_deref(),
         &replication.rules,
     ));
+    checks.extend(role_checks(facts, replication));
+    for destination in &facts.destinations {
+        checks.extend(destination_checks(facts, replication, destination));
+    }
+    checks.push(audit_role(facts.audit_role.as_ref()));
+    checks.push(notifications(src, source.notifications.as_ref()));
+    checks.push(head_check(
+        "auditor.source-head",
+        src,
+        source.missing_key_head.as_ref(),
+        "the auditor",
+    ));
+    report(checks)
+}
 
-    let role_name = replication
+/// A source bucket that is not there to be read: the one FAIL (nothing else is judged).
+fn source_existence(src: &str, existence: &SourceExistence) -> Option<Check> {
+    match existence {
+        SourceExistence::Missing => Some(Check::fail("source.exists", src, "no such bucket: the source bucket does not exist (or not for these credentials' partition)")
+            .with_fix("check --source-bucket (bucket names are exact: lowercase, no s3:// prefix)")),
+        SourceExistence::OtherRegion { bucket_region, configured } => Some(Check::fail(
+            "source.exists",
+            src,
+            format!("the bucket is in region {bucket_region}, and doctor reads {configured}"),
+        )
+        .with_fix(format!("run with AWS_REGION={bucket_region}"))),
+        SourceExistence::NotInAccount(account) => Some(Check::fail(
+            "source.exists",
+            src,
+            format!("HeadBucket with ExpectedBucketOwner={account} (your account) is refused (403): the bucket is another account's, or you may not s3:ListBucket it; nothing else was read"),
+        )
+        .with_fix("run doctor with credentials of the source bucket's account (account A)")),
+        SourceExistence::Exists | SourceExistence::Unknown(_) => None,
+    }
+}
+
+/// The replication role's name (the last part of its ARN).
+fn role_name(replication: &Replication) -> &str {
+    replication
         .role_arn
         .rsplit('/')
         .next()
         .unwrap_or(&replication.role_arn)
-        .to_string();
-    let role = facts.role.as_ref();
-    match role {
+}
+
+/// The account of the source bucket: the replication role's.
+fn source_account(replication: &Replication) -> String {
+    arn_account(&replication.role_arn)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The replication role exists, and whom it trusts (judged once: not per destination).
+fn role_checks(facts: &LiveFacts, replication: &Replication) -> Vec<Check> {
+    let role_name = role_name(replication);
+    let mut checks = Vec::new();
+    match facts.role.as_ref() {
         Some(role) if role.trust_policy.is_none() => checks.push(
             Check::fail(
                 "role.exists",
-                &role_name,
+                role_name,
                 format!(
                     "the replication role {} does not exist in account A",
                     role.arn
@@ -274,100 +288,95 @@ pub fn judge(facts: &LiveFacts) -> Report {
         ),
         Some(role) => checks.push(Check::pass(
             "role.exists",
-            &role_name,
+            role_name,
             format!("{} exists", role.arn),
         )),
         None => {}
     }
-
-    // The trust policy does not depend on the destination: judged once.
-    if let Some(trust) = role.and_then(|r| r.trust_policy.as_ref()) {
+    if let Some(trust) = facts.role.as_ref().and_then(|r| r.trust_policy.as_ref()) {
         let pair = Pair {
-            source_account: source_account.clone(),
+            source_account: source_account(replication),
             destination_account: String::new(),
-            source_bucket: src.to_string(),
+            source_bucket: facts.source.bucket.clone(),
             destination_bucket: String::new(),
             role_arn: Some(replication.role_arn.clone()),
             delete_markers: None,
             owner_override: None,
         };
-        checks.extend(trust_policy_checks(&pair, &role_name, trust));
+        checks.extend(trust_policy_checks(&pair, role_name, trust));
     }
+    checks
+}
 
-    for destination in &facts.destinations {
-        let rules: Vec<&Rule> = replication
-            .rules
-            .iter()
-            .filter(|r| r.destination_bucket == destination.bucket)
-            .collect();
-        let dst = destination.bucket.as_str();
-        checks.push(existence(destination));
-        checks.extend(versioning(
-            "destination.versioning",
-            dst,
-            destination.versioning,
-        ));
-        let pair = Pair {
-            source_account: source_account.clone(),
-            destination_account: destination.expected_account.clone(),
-            source_bucket: src.to_string(),
-            destination_bucket: dst.to_string(),
-            role_arn: Some(replication.role_arn.clone()),
-            delete_markers: Some(rules.iter().any(|r| r.replicates_delete_markers())),
-            // Bucket owner enforced mimics the override without the permission (S3 user guide,
-            // "Changing the replica owner"): the permission is needed only with ACLs on.
-            owner_override: Some(
-                rules.iter().any(|r| r.owner_override)
-                    && destination.ownership.as_deref() != Some("BucketOwnerEnforced"),
-            ),
-        };
-        if destination.existence != Existence::Missing && destination.policy_read {
-            checks.extend(destination_policy_checks(
-                &pair,
-                destination.policy.as_deref(),
-            ));
-        }
-        if let Some(role) = role.filter(|r| r.trust_policy.is_some()) {
-            let subject = format!("{role_name} → {dst}");
-            checks.extend(role_policy_checks(&pair, &subject, &role.policies));
-        }
-        let role_policies = role
-            .filter(|r| r.trust_policy.is_some())
-            .map(|r| r.policies.as_slice());
-        checks.extend(kms_checks(&pair, source, &rules, role_policies));
-        checks.extend(owner_override(destination, &rules));
-        checks.push(head_check(
-            "auditor.destination-head",
-            dst,
-            destination.missing_key_head.as_ref(),
-            "the audit role",
+/// One destination: there, versioned, its bucket policy, the role's grants for it, KMS,
+/// ownership, and how a HEAD of a missing key answers there.
+fn destination_checks(
+    facts: &LiveFacts,
+    replication: &Replication,
+    destination: &DestinationFacts,
+) -> Vec<Check> {
+    let rules: Vec<&Rule> = replication
+        .rules
+        .iter()
+        .filter(|r| r.destination_bucket == destination.bucket)
+        .collect();
+    let dst = destination.bucket.as_str();
+    let mut checks = vec![existence(destination)];
+    checks.extend(versioning(
+        "destination.versioning",
+        dst,
+        destination.versioning,
+    ));
+    let pair = Pair {
+        source_account: source_account(replication),
+        destination_account: destination.expected_account.clone(),
+        source_bucket: facts.source.bucket.clone(),
+        destination_bucket: dst.to_string(),
+        role_arn: Some(replication.role_arn.clone()),
+        delete_markers: Some(rules.iter().any(|r| r.replicates_delete_markers())),
+        // Bucket owner enforced mimics the override without the permission (S3 user guide,
+        // "Changing the replica owner"): the permission is needed only with ACLs on.
+        owner_override: Some(
+            rules.iter().any(|r| r.owner_override)
+                && destination.ownership.as_deref() != Some("BucketOwnerEnforced"),
+        ),
+    };
+    if destination.existence != Existence::Missing && destination.policy_read {
+        checks.extend(destination_policy_checks(
+            &pair,
+            destination.policy.as_deref(),
         ));
     }
-    match &facts.audit_role {
-        Some((role, Ok(()))) => checks.push(Check::pass(
+    let role = facts.role.as_ref().filter(|r| r.trust_policy.is_some());
+    if let Some(role) = role {
+        let subject = format!("{} → {dst}", role_name(replication));
+        checks.extend(role_policy_checks(&pair, &subject, &role.policies));
+    }
+    let role_policies = role.map(|r| r.policies.as_slice());
+    checks.extend(kms_checks(&pair, &facts.source, &rules, role_policies));
+    checks.extend(owner_override(destination, &rules));
+    checks.push(head_check(
+        "auditor.destination-head",
+        dst,
+        destination.missing_key_head.as_ref(),
+        "the audit role",
+    ));
+    checks
+}
+
+fn audit_role(audit_role: Option<&(String, Result<(), String>)>) -> Check {
+    match audit_role {
+        Some((role, Ok(()))) => Check::pass(
             "auditor.assume-role",
             role,
             "assumed: the destination was read as the auditor reads it",
-        )),
-        Some((role, Err(message))) => {
-            checks.push(Check::fail("auditor.assume-role", role, message.clone()))
-        }
-        None => checks.push(Check::warn(
+        ),
+        Some((role, Err(message))) => Check::fail("auditor.assume-role", role, message.clone()),
+        None => Check::warn(
             "auditor.assume-role",
             "(none)",
             "no audit role (AUDITOR_DESTINATION_ROLE_ARN / --destination-role): destinations were read with the caller's credentials, not as the auditor reads them",
-        )),
-    }
-    checks.push(notifications(src, source.notifications.as_ref()));
-    checks.push(head_check(
-        "auditor.source-head",
-        src,
-        source.missing_key_head.as_ref(),
-        "the auditor",
-    ));
-    Report {
-        checks,
-        access_problems: facts.access_problems.clone(),
+        ),
     }
 }
 
