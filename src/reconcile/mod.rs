@@ -12,343 +12,30 @@
 //! header).
 
 pub mod athena;
+mod inventory;
 pub mod join;
+mod judge;
 pub mod manifest;
+mod outcome;
 pub mod parquet;
 
-use crate::audit::rules::RuleCoverage;
+pub use inventory::Inventory;
+use inventory::{partition_both, Counted};
+use judge::{redrive_path, Context, Tally};
+pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts};
+
 use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::verdict::AuditInput;
-use crate::audit::{
-    decide, Finding, ObjectFacts, ObjectRef, Origin, Probe, ReplicationStatus, Verdict,
-    VerdictPolicy,
-};
-use crate::event::keys::encode_event_key;
-use chrono::{DateTime, Utc};
-use flate2::read::MultiGzDecoder;
+use crate::audit::{Verdict, VerdictPolicy};
+use chrono::Utc;
 use join::{Partitions, Progress, Queue, Sink};
-use manifest::{parse_row_into, Columns, CsvFields, FileFormat, InventoryError, Manifest, Row};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use manifest::InventoryError;
 use std::fs::File;
-use std::io::Read;
-use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// Uncompressed rows take about this many times their gzip size (inventory rows compress well).
-const GZIP_EXPANSION: u64 = 8;
-/// Parquet (Snappy) rows decode to about this many times their file size.
-const PARQUET_EXPANSION: u64 = 6;
 /// Findings kept for the report; the counts and the re-drive manifest are always complete.
 pub const MAX_REPORTED_FINDINGS: usize = 1000;
-
-/// One side's report, ready to read: its manifest and the local paths of its data files.
-pub struct Inventory {
-    pub manifest: Manifest,
-    pub format: FileFormat,
-    /// Where each column is, by `fileSchema` (a Parquet file's own schema decides for it).
-    pub columns: Columns,
-    pub files: Vec<PathBuf>,
-    /// For messages: where the manifest came from.
-    pub origin: String,
-}
-
-impl Inventory {
-    /// A manifest and data files laid out as `aws s3 sync` of the report bucket leaves them:
-    /// `<root>/<files[].key>`, the manifest somewhere below `<root>`.
-    pub fn local(manifest_path: &Path) -> Result<Self, InventoryError> {
-        let origin = manifest_path.display().to_string();
-        let text = std::fs::read_to_string(manifest_path).map_err(|e| InventoryError::File {
-            path: origin.clone(),
-            reason: format!("cannot read the manifest: {e}"),
-        })?;
-        let manifest = Manifest::parse(&origin, &text)?;
-        let first = manifest.files.first().map(|f| f.key.clone());
-        let root = manifest_path
-            .ancestors()
-            .skip(1)
-            .find(|dir| first.as_ref().is_some_and(|key| dir.join(key).is_file()))
-            .map(Path::to_path_buf);
-        let mut files = Vec::with_capacity(manifest.files.len());
-        for file in &manifest.files {
-            let path = root.as_ref().map(|r| r.join(&file.key));
-            match path {
-                Some(path) if path.is_file() => files.push(path),
-                _ => {
-                    return Err(InventoryError::File {
-                        path: origin,
-                        reason: format!(
-                            "the manifest names {}, which is not in this copy of the report bucket (expected <bucket root>/{})",
-                            file.key, file.key
-                        ),
-                    })
-                }
-            }
-        }
-        Self::new(manifest, files, origin)
-    }
-
-    pub fn new(
-        manifest: Manifest,
-        files: Vec<PathBuf>,
-        origin: String,
-    ) -> Result<Self, InventoryError> {
-        let format = manifest.format(&origin)?;
-        let columns = Columns::from_names(&origin, &manifest.column_names(&origin)?)?;
-        Ok(Self {
-            manifest,
-            format,
-            columns,
-            files,
-            origin,
-        })
-    }
-
-    /// Bytes this side's rows take once decoded, roughly (for the memory plan).
-    fn estimated_bytes(&self) -> u64 {
-        self.manifest.total_size()
-            * match self.format {
-                FileFormat::Csv => GZIP_EXPANSION,
-                FileFormat::Parquet => PARQUET_EXPANSION,
-            }
-    }
-
-    /// Every row of data file `index`, in file order, into one reused [`Row`]; the first
-    /// unreadable row ends it with an error naming the file and line.
-    fn for_each_row(
-        &self,
-        index: usize,
-        mut each: impl FnMut(&Row) -> Result<(), ReconcileError>,
-    ) -> Result<(), ReconcileError> {
-        let path = &self.files[index];
-        let name = || path.display().to_string();
-        if self.format == FileFormat::Parquet {
-            for row in parquet::rows(path)? {
-                each(&row?)?;
-            }
-            return Ok(());
-        }
-        let file = File::open(path).map_err(|e| InventoryError::File {
-            path: name(),
-            reason: e.to_string(),
-        })?;
-        let mut lines = Lines::new(MultiGzDecoder::new(BufReader::with_capacity(
-            256 * 1024,
-            file,
-        )));
-        let (mut fields, mut row) = (CsvFields::default(), Row::default());
-        let mut number = 0;
-        while let Some(mut line) = lines.next_line().map_err(|e| InventoryError::File {
-            path: name(),
-            reason: format!("not a readable gzip CSV file: {e}"),
-        })? {
-            number += 1;
-            while let [rest @ .., b'\r'] = line {
-                line = rest;
-            }
-            if line.is_empty() {
-                continue;
-            }
-            parse_row_into(line, &self.columns, &mut fields, &mut row).map_err(|reason| {
-                InventoryError::Row {
-                    path: name(),
-                    line: number,
-                    reason: match number == 1 && self.is_header(line) {
-                        // S3 Inventory CSV files have no header row ("Configuring Amazon S3
-                        // Inventory": the columns are in manifest.json's fileSchema).
-                        true => format!("the file starts with a header row ({}): S3 Inventory CSV files have none — was it edited or written by another tool? Remove the header, or use the report S3 wrote", String::from_utf8_lossy(line)),
-                        false => reason,
-                    },
-                }
-            })?;
-            each(&row)?;
-        }
-        Ok(())
-    }
-
-    /// Whether a CSV line names the columns of `fileSchema` (a header row).
-    fn is_header(&self, line: &[u8]) -> bool {
-        let names = self.manifest.column_names(&self.origin).unwrap_or_default();
-        let line = String::from_utf8_lossy(line);
-        let fields: Vec<&str> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"'))
-            .collect();
-        !names.is_empty()
-            && fields.len() == names.len()
-            && fields
-                .iter()
-                .zip(&names)
-                .all(|(field, name)| field.eq_ignore_ascii_case(name))
-    }
-
-    /// Every row of every data file, read by `workers` threads (a file each at a time) into
-    /// `partitions`.
-    fn partition(
-        &self,
-        partitions: &Partitions,
-        workers: usize,
-        progress: &Progress,
-    ) -> Result<(), ReconcileError> {
-        let queue = Queue::new(self.files.len());
-        join::on_workers(workers, &queue, || {
-            let mut writer = partitions.writer();
-            while let Some(index) = queue.take() {
-                let mut counted = Counted::new(progress);
-                self.for_each_row(index, |row| {
-                    counted.add();
-                    writer.write(row)
-                })?;
-            }
-            writer.flush()
-        })?;
-        Ok(())
-    }
-
-    /// This side's data files, largest first (so that the last ones the workers take are
-    /// short, and no worker is left reading one long file alone at the end).
-    fn files_largest_first(&self) -> Vec<usize> {
-        let mut files: Vec<(u64, usize)> = self
-            .files
-            .iter()
-            .enumerate()
-            .map(|(index, path)| (std::fs::metadata(path).map_or(0, |m| m.len()), index))
-            .collect();
-        files.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        files.into_iter().map(|(_, index)| index).collect()
-    }
-}
-
-/// Every row of both sides into their partitions, by `workers` threads taking data files from
-/// one queue (the destination's first, each side's largest first): no core waits for the
-/// other to finish one side before both start on the next.
-fn partition_both(
-    sides: [(&Inventory, &Partitions, &Progress); 2],
-    workers: usize,
-) -> Result<(), ReconcileError> {
-    let files: Vec<(usize, usize)> = sides
-        .iter()
-        .enumerate()
-        .flat_map(|(side, (inventory, _, _))| {
-            inventory
-                .files_largest_first()
-                .into_iter()
-                .map(move |file| (side, file))
-        })
-        .collect();
-    let queue = Queue::new(files.len());
-    join::on_workers(workers, &queue, || {
-        let mut writers = [sides[0].1.writer(), sides[1].1.writer()];
-        while let Some(next) = queue.take() {
-            let (side, file) = files[next];
-            let (inventory, _, progress) = sides[side];
-            let writer = &mut writers[side];
-            let mut counted = Counted::new(progress);
-            inventory.for_each_row(file, |row| {
-                counted.add();
-                writer.write(row)
-            })?;
-        }
-        let [destination, source] = writers;
-        destination.flush()?;
-        source.flush()
-    })?;
-    Ok(())
-}
-
-/// Rows counted by one worker, added to the shared [`Progress`] in batches (and the rest when
-/// dropped).
-struct Counted<'a> {
-    progress: &'a Progress,
-    pending: u64,
-}
-
-impl<'a> Counted<'a> {
-    const BATCH: u64 = 4096;
-
-    fn new(progress: &'a Progress) -> Self {
-        Self {
-            progress,
-            pending: 0,
-        }
-    }
-
-    fn add(&mut self) {
-        self.pending += 1;
-        if self.pending == Self::BATCH {
-            self.progress.add_many(self.pending);
-            self.pending = 0;
-        }
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        self.progress.add_many(self.pending);
-    }
-}
-
-/// The lines of a decompressed stream, read in large blocks and handed out where they lie
-/// (without the `\n`; the last line may lack one).
-struct Lines<R> {
-    inner: R,
-    buffer: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-}
-
-impl<R: Read> Lines<R> {
-    const BLOCK: usize = 256 * 1024;
-
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            buffer: vec![0; Self::BLOCK],
-            start: 0,
-            end: 0,
-            eof: false,
-        }
-    }
-
-    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
-        let mut searched = 0;
-        loop {
-            let pending = &self.buffer[self.start + searched..self.end];
-            if let Some(at) = memchr::memchr(b'\n', pending) {
-                let line = self.start..self.start + searched + at;
-                self.start = line.end + 1;
-                return Ok(Some(&self.buffer[line]));
-            }
-            searched = self.end - self.start;
-            if self.eof {
-                if self.start == self.end {
-                    return Ok(None);
-                }
-                let line = self.start..self.end;
-                self.start = self.end;
-                return Ok(Some(&self.buffer[line]));
-            }
-            // Keep the partial line, make room, read on.
-            self.buffer.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            if self.end == self.buffer.len() {
-                self.buffer.resize(self.buffer.len() * 2, 0);
-            }
-            loop {
-                match self.inner.read(&mut self.buffer[self.end..]) {
-                    Ok(0) => self.eof = true,
-                    Ok(read) => self.end += read,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-                break;
-            }
-        }
-    }
-}
 
 /// How `reconcile` runs.
 #[derive(Debug, Clone)]
@@ -370,108 +57,6 @@ pub enum Rules {
     Read(Option<ReplicationRules>),
     Unreadable(String),
     NotAsked,
-}
-
-/// What `reconcile` found.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub source_bucket: String,
-    pub destination_bucket: String,
-    /// Findings per verdict, every verdict present.
-    pub counts: BTreeMap<&'static str, u64>,
-    pub rows: RowCounts,
-    /// The first alarming findings (at most [`MAX_REPORTED_FINDINGS`]).
-    pub findings: Vec<Finding>,
-    pub findings_truncated: bool,
-    /// Alarming findings in all (the exit code).
-    pub alarming: u64,
-    pub join: JoinInfo,
-    pub rules: String,
-    pub redrive: Option<Redrive>,
-    /// How the counts were published (`--metrics`), if they were.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<crate::metrics::Delivery>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RowCounts {
-    pub source: u64,
-    pub destination: u64,
-    /// Destination rows with no source row that are not replicas (written there directly).
-    pub destination_only: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct JoinInfo {
-    pub partitions: u64,
-    pub spilled: bool,
-    pub memory_budget_bytes: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Redrive {
-    pub path: String,
-    pub objects: u64,
-}
-
-impl Outcome {
-    pub fn is_alarming(&self) -> bool {
-        self.alarming > 0
-    }
-
-    /// The counts as the metrics of one (source, destination) pair, as an invocation has them.
-    pub fn pair_metrics(&self) -> crate::metrics::PairMetrics {
-        let counts: Vec<(Verdict, u64)> = Verdict::ALL
-            .iter()
-            .map(|v| (*v, self.counts.get(v.as_str()).copied().unwrap_or(0)))
-            .collect();
-        crate::metrics::PairMetrics {
-            source_bucket: self.source_bucket.clone(),
-            destination_bucket: self.destination_bucket.clone(),
-            audited: counts.iter().map(|(_, n)| n).sum(),
-            counts,
-            retried: 0,
-            lag_seconds: None,
-        }
-    }
-
-    pub fn to_table(&self) -> String {
-        let mut out = format!(
-            "reconcile s3://{} -> s3://{}: {} source rows, {} destination rows\n",
-            self.source_bucket, self.destination_bucket, self.rows.source, self.rows.destination
-        );
-        for f in self.findings.iter().take(50) {
-            out.push_str(&format!(
-                "{:<13} s3://{}/{}  {}  {}\n",
-                f.verdict.as_str(),
-                f.source_bucket,
-                f.key,
-                f.version_id.as_deref().unwrap_or("-"),
-                f.detail.reason
-            ));
-        }
-        if self.findings.len() > 50 || self.findings_truncated {
-            out.push_str("... more alarming findings: see --output json and the counts\n");
-        }
-        let counts: Vec<String> = self
-            .counts
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(v, n)| format!("{v} {n}"))
-            .collect();
-        out.push_str(&format!("counts: {}\n", counts.join(", ")));
-        out.push_str(&format!("rules: {}\n", self.rules));
-        if let Some(redrive) = &self.redrive {
-            out.push_str(&format!(
-                "re-drive manifest: {} ({} objects; S3 Batch Replication CSV)\n",
-                redrive.path, redrive.objects
-            ));
-        }
-        if let Some(delivery) = self.metrics {
-            out.push_str(&format!("metrics: {delivery:?}\n"));
-        }
-        out
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -497,217 +82,6 @@ pub enum ReconcileError {
     },
 }
 
-/// What every worker judges against (shared, read-only but for the re-drive manifest).
-struct Context<'a> {
-    settings: &'a Settings,
-    rules: &'a Rules,
-    source_bucket: String,
-    destination: Destination,
-    now: DateTime<Utc>,
-    /// The re-drive manifest and the lines written to it.
-    redrive: Option<Mutex<(BufWriter<File>, u64)>>,
-    /// The reports list versions: every re-drive line then names one (`null` for the null
-    /// version), as S3 Batch Operations wants a version on all lines or none.
-    versioned: bool,
-}
-
-/// One worker's verdicts; merged when every worker is done.
-#[derive(Default)]
-struct Tally {
-    /// Per verdict, in the order of [`Verdict::ALL`].
-    counts: [u64; Verdict::ALL.len()],
-    /// Source rows whose status is REPLICA (all of them: the manifests are swapped).
-    source_replicas: u64,
-    findings: Vec<Finding>,
-    truncated: bool,
-    alarming: u64,
-    destination_only: u64,
-}
-
-impl Context<'_> {
-    fn coverage(&self, row: &Row) -> RuleCoverage {
-        match self.rules {
-            Rules::Read(None) => RuleCoverage::NoConfiguration,
-            Rules::Read(Some(rules)) if !rules.needs_tags(&row.key) || row.is_delete_marker => {
-                let coverage = rules.coverage(
-                    &row.key,
-                    row.is_delete_marker.then_some(&[][..]),
-                    row.is_delete_marker,
-                    // Encryption and storage class are not read from inventories yet: every
-                    // covered row counts as eligible.
-                    None,
-                );
-                if coverage
-                    .destinations
-                    .iter()
-                    .any(|d| d.bucket == self.destination.bucket)
-                    || coverage.destinations.is_empty()
-                {
-                    coverage.rule_coverage()
-                } else {
-                    // Covered, but by rules to other destinations only.
-                    RuleCoverage::NotCovered
-                }
-            }
-            // Inventories carry no tags: a tag filter cannot be evaluated from them.
-            _ => RuleCoverage::Unknown,
-        }
-    }
-
-    fn object(&self, row: &Row) -> ObjectRef {
-        ObjectRef {
-            bucket: self.source_bucket.clone(),
-            key: row.key.clone(),
-            version_id: Some(row.version_id.clone()).filter(|v| !v.is_empty()),
-            // A delete marker's age counts from when it was written, as an event's would.
-            event_time: row.last_modified,
-            origin: Origin::Manual,
-            events: Vec::new(),
-        }
-    }
-
-    /// Judges one source row by the replica the destination inventory has for it.
-    fn source(
-        &self,
-        tally: &mut Tally,
-        row: &Row,
-        replica: Option<&Row>,
-    ) -> Result<(), ReconcileError> {
-        let object = self.object(row);
-        let source = probe_of(row);
-        if is_replica_status(&row.replication_status) {
-            tally.source_replicas += 1;
-        }
-        let replica = replica.map_or(Probe::NotFound, probe_of);
-        let coverage = self.coverage(row);
-        // A delete marker no rule replicates here has no destination or replica to be judged by
-        // (as the handler decides from the rules); a replica of it, if any, still says replicated.
-        let unreplicated_marker = row.is_delete_marker
-            && replica == Probe::NotFound
-            && matches!(
-                coverage,
-                RuleCoverage::NotCovered | RuleCoverage::NoConfiguration
-            );
-        let input = AuditInput {
-            object: &object,
-            source: &source,
-            destination: (!unreplicated_marker).then_some(&self.destination),
-            replica: (!unreplicated_marker).then_some(&replica),
-            current: None,
-            source_current: None,
-            tags_in_sync: None,
-            absence: None,
-            coverage,
-            now: self.now,
-        };
-        self.record(tally, decide(&input, &self.settings.policy))
-    }
-
-    /// A destination row no source row names: a replica (or replicated delete marker) whose
-    /// source version is gone; any other row was written to the destination directly.
-    fn orphan(&self, tally: &mut Tally, row: &Row) -> Result<(), ReconcileError> {
-        let is_replica = is_replica_status(&row.replication_status);
-        if !is_replica && !row.is_delete_marker {
-            tally.destination_only += 1;
-            return Ok(());
-        }
-        let input = AuditInput {
-            object: &self.object(row),
-            source: &Probe::NotFound,
-            destination: Some(&self.destination),
-            replica: None,
-            current: None,
-            source_current: None,
-            tags_in_sync: None,
-            absence: None,
-            coverage: RuleCoverage::Unknown,
-            now: self.now,
-        };
-        self.record(tally, decide(&input, &self.settings.policy))
-    }
-
-    /// A source row the destination has a row for (same key and version id), judged without
-    /// building its [`Finding`]: [`decide`] finds every such row `replicated` and quiet
-    /// (row 1 of the table: the version is in the destination; no event, failure, tag
-    /// comparison or current-version HEAD comes from an inventory, and coverage is not asked
-    /// once the replica is there), so nothing is reported or re-driven. The unit test
-    /// `a_matched_row_is_judged_as_decide_judges_it` holds this to [`Self::source`] on every
-    /// kind of row.
-    fn matched(&self, tally: &mut Tally, source_status: &str) {
-        if is_replica_status(source_status) {
-            tally.source_replicas += 1;
-        }
-        tally.counts[verdict_slot(Verdict::Replicated)] += 1;
-    }
-
-    fn record(&self, tally: &mut Tally, finding: Finding) -> Result<(), ReconcileError> {
-        tally.counts[verdict_slot(finding.verdict)] += 1;
-        if needs_redrive(&finding) {
-            if let Some(redrive) = &self.redrive {
-                let mut line = format!(
-                    "{},{}",
-                    finding.source_bucket,
-                    encode_event_key(&finding.key)
-                );
-                match finding.version_id.as_deref() {
-                    Some(version) => {
-                        line.push(',');
-                        line.push_str(version);
-                    }
-                    None if self.versioned => line.push_str(",null"),
-                    None => {}
-                }
-                line.push('\n');
-                let mut redrive = redrive.lock().unwrap_or_else(|e| e.into_inner());
-                redrive
-                    .0
-                    .write_all(line.as_bytes())
-                    .map_err(|source| ReconcileError::Redrive {
-                        path: redrive_path(self.settings),
-                        source,
-                    })?;
-                redrive.1 += 1;
-            }
-        }
-        if finding.alarming {
-            tally.alarming += 1;
-            if tally.findings.len() < MAX_REPORTED_FINDINGS {
-                tally.findings.push(finding);
-            } else {
-                tally.truncated = true;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Tally {
-    fn merge(mut self, other: Tally) -> Tally {
-        for (count, other) in self.counts.iter_mut().zip(other.counts) {
-            *count += other;
-        }
-        self.findings.extend(other.findings);
-        self.truncated |= other.truncated;
-        self.alarming += other.alarming;
-        self.destination_only += other.destination_only;
-        self.source_replicas += other.source_replicas;
-        self
-    }
-}
-
-/// Where `verdict` is counted in [`Tally::counts`].
-fn verdict_slot(verdict: Verdict) -> usize {
-    Verdict::ALL
-        .iter()
-        .position(|v| *v == verdict)
-        .unwrap_or(Verdict::ALL.len() - 1)
-}
-
-/// `ReplicationStatus::parse(status) == ReplicationStatus::Replica`, without its allocation.
-fn is_replica_status(status: &str) -> bool {
-    status.trim().eq_ignore_ascii_case("REPLICA")
-}
-
 /// Removes a file when dropped (if it is still there).
 struct RemoveOnDrop(PathBuf);
 
@@ -717,43 +91,9 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-fn redrive_path(settings: &Settings) -> String {
-    settings
-        .redrive
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-/// What S3 Batch Replication can fix: versions that should be in the destination and are not.
-fn needs_redrive(finding: &Finding) -> bool {
-    finding.alarming
-        && matches!(
-            finding.verdict,
-            Verdict::Missing | Verdict::Failed | Verdict::Late | Verdict::Unreplicated
-        )
-}
-
-/// What a HEAD of this version would have answered, per the inventory row.
-fn probe_of(row: &Row) -> Probe {
-    let version_id = Some(row.version_id.clone()).filter(|v| !v.is_empty());
-    if row.is_delete_marker {
-        return Probe::DeleteMarker(version_id);
-    }
-    Probe::Found(ObjectFacts {
-        version_id,
-        replication_status: Some(row.replication_status.as_str())
-            .filter(|s| !s.is_empty())
-            .map(ReplicationStatus::parse),
-        size: row.size,
-        etag: Some(row.etag.clone()).filter(|e| !e.is_empty()),
-        last_modified: row.last_modified,
-        ..ObjectFacts::default()
-    })
-}
-
-/// Refuses two reports that cannot be a source and its destination: the same bucket twice,
-/// or a "destination" the source's rules never replicate to (swapped manifests). Each
+/// Refuses two reports that cannot be a source and its destination: the same bucket twice, one
+/// listing versions and the other not, or a "destination" the source's rules never replicate
+/// to (swapped manifests). Each
 /// manifest's `sourceBucket` says whose report it is.
 fn check_pair(
     source: &Inventory,
@@ -782,6 +122,16 @@ fn check_pair(
             )));
         }
     }
+    if source.columns.version_id.is_some() != destination.columns.version_id.is_some() {
+        let (versioned, current) = if source.columns.version_id.is_some() {
+            (&source.origin, &destination.origin)
+        } else {
+            (&destination.origin, &source.origin)
+        };
+        return Err(ReconcileError::Mismatch(format!(
+            "{versioned} lists object versions and {current} does not: reconcile two all-versions reports, or two current-version reports"
+        )));
+    }
     Ok(())
 }
 
@@ -792,204 +142,296 @@ pub fn reconcile(
     rules: &Rules,
     settings: &Settings,
 ) -> Result<Outcome, ReconcileError> {
-    let destination_bucket = destination.manifest.source_bucket.clone();
     check_pair(source, destination, rules)?;
+    let destination_bucket = destination.manifest.source_bucket.clone();
     let account = match rules {
         Rules::Read(Some(rules)) => rules.account_of(&destination_bucket),
         _ => None,
     };
-    if source.columns.version_id.is_some() != destination.columns.version_id.is_some() {
-        return Err(ReconcileError::Mismatch(format!(
-            "{} lists object versions and {} does not: reconcile two all-versions reports, or two current-version reports",
-            if source.columns.version_id.is_some() { &source.origin } else { &destination.origin },
-            if source.columns.version_id.is_some() { &destination.origin } else { &source.origin },
-        )));
-    }
-    // Written beside the target and renamed when complete: a failed run never leaves a
-    // manifest that looks whole (the guard removes what is left of it).
-    let partial = settings
-        .redrive
-        .as_ref()
-        .map(|path| PathBuf::from(format!("{}.partial", path.display())));
-    let _partial_guard = partial.clone().map(RemoveOnDrop);
-    let redrive = match &partial {
-        Some(path) => {
-            let file = File::create(path).map_err(|source| ReconcileError::Redrive {
-                path: path.display().to_string(),
-                source,
-            })?;
-            Some(Mutex::new((BufWriter::new(file), 0)))
-        }
-        None => None,
-    };
+    let redrive = RedriveFile::create(settings)?;
     let context = Context {
         settings,
         rules,
         source_bucket: source.manifest.source_bucket.clone(),
-        destination: Destination::new(destination_bucket.clone(), account),
+        destination: Destination::new(destination_bucket, account),
         // The statuses are what S3 saw when it took the source inventory: ages count to then.
         now: source.manifest.created().unwrap_or_else(Utc::now),
-        redrive,
+        redrive: redrive.as_ref().map(|file| &file.writer),
         versioned: source.columns.version_id.is_some(),
     };
-    let workers = settings.workers.max(1);
-    let budget = settings.memory_budget_bytes.max(1);
-    // One partition's index per worker at a time.
-    let share = (budget / workers as u64).max(1);
-    // One index of the whole destination, or one partition's per worker at a time.
-    let estimate = destination.estimated_bytes();
-    let partitions = if estimate <= budget {
-        1
-    } else {
-        // Small enough for the worker's share, and for the partitions both workers join at
-        // once to stay mostly in the last-level cache (the probes are random reads).
-        estimate
-            .div_ceil(share)
-            .max(estimate.div_ceil(join::CACHED_PARTITION_ESTIMATE))
-            .clamp(2, join::MAX_FANOUT)
+    let rows = Rows {
+        source: Progress::new("source", settings.progress),
+        destination: Progress::new("destination", settings.progress),
     };
-    let source_rows = Progress::new("source", settings.progress);
-    let destination_rows = Progress::new("destination", settings.progress);
-
+    let mut plan = JoinPlan::new(destination, settings);
     // The index of the whole destination, if it fits the budget; the estimate comes from the
     // data files' sizes, so loading stops (and the join spills) when the real rows are larger.
-    let mut partitions = partitions;
-    let loaded = if partitions == 1 {
-        let memory = Partitions::in_memory(budget);
-        match destination.partition(&memory, workers, &destination_rows) {
-            Err(ReconcileError::OverBudget) => {
-                destination_rows.reset();
-                partitions = (estimate.max(budget) * 4)
-                    .div_ceil(share)
-                    .clamp(2, join::MAX_FANOUT);
-                None
-            }
-            Err(error) => return Err(error),
-            Ok(()) => Some(match memory.finish()?.pop() {
-                Some(mut sink) => sink.read()?,
-                None => Vec::new(),
-            }),
-        }
+    let loaded = if plan.partitions == 1 {
+        load_destination(destination, &mut plan, &rows.destination)?
     } else {
         None
     };
-
-    let tally = if let Some(bytes) = loaded {
-        let index = join::Index::build(&bytes);
-        // Source rows stream past the shared index, a file per worker at a time.
-        let queue = Queue::new(source.files.len());
-        let tallies = join::on_workers(workers, &queue, || {
-            let mut tally = Tally::default();
-            while let Some(file) = queue.take() {
-                let mut counted = Counted::new(&source_rows);
-                source.for_each_row(file, |row| {
-                    counted.add();
-                    if index.take_row(row) {
-                        context.matched(&mut tally, &row.replication_status);
-                        Ok(())
-                    } else {
-                        context.source(&mut tally, row, None)
-                    }
-                })?;
-            }
-            Ok(tally)
-        })?;
-        let mut tally = tallies.into_iter().fold(Tally::default(), Tally::merge);
-        index.for_each_unmatched(|row| context.orphan(&mut tally, row))?;
-        tally
-    } else {
-        if settings.progress {
-            eprintln!(
-                "reconcile: the destination inventory (~{} MB decoded) exceeds the memory budget ({} MB): spilling both sides to {} partitions in {}",
-                estimate.max(budget) / 1_000_000,
-                budget / 1_000_000,
-                partitions,
-                settings.spill_dir.display()
-            );
-        }
-        // Each worker's buffers and the files' writers of both sides within half the budget.
-        let buffers = budget / (4 * (workers as u64 + 1));
-        let destination_files =
-            Partitions::files(&settings.spill_dir, "destination", partitions, 0, buffers)?;
-        let source_files =
-            Partitions::files(&settings.spill_dir, "source", partitions, 0, buffers)?;
-        partition_both(
-            [
-                (destination, &destination_files, &destination_rows),
-                (source, &source_files, &source_rows),
-            ],
-            workers,
-        )?;
-        let destination_parts = destination_files.finish()?;
-        let source_parts = source_files.finish()?;
-        let pairs: Vec<Mutex<Option<(Sink, Sink)>>> = destination_parts
-            .into_iter()
-            .zip(source_parts)
-            .map(|pair| Mutex::new(Some(pair)))
-            .collect();
-        let queue = Queue::new(pairs.len());
-        let tallies = join::on_workers(workers, &queue, || {
-            let mut tally = Tally::default();
-            let mut bytes = Vec::new();
-            while let Some(index) = queue.take() {
-                let pair = pairs[index]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                if let Some((destination, source)) = pair {
-                    let name = format!("p{index}");
-                    join_within(
-                        &context,
-                        &mut tally,
-                        (destination, source),
-                        share,
-                        &name,
-                        1,
-                        &mut bytes,
-                    )?;
-                }
-            }
-            Ok(tally)
-        })?;
-        tallies.into_iter().fold(Tally::default(), Tally::merge)
+    let tally = match loaded {
+        Some(bytes) => join_in_memory(&context, source, &bytes, plan.workers, &rows.source)?,
+        None => join_spilled(&context, source, destination, &plan, &rows)?,
     };
+    refuse_odd_rows(source, destination, rules, &context, &tally, &rows)?;
+    let buckets = (context.source_bucket, context.destination.bucket);
+    let redrive = match redrive {
+        Some(file) => Some(file.finish(settings)?),
+        None => None,
+    };
+    Ok(outcome(
+        buckets, tally, rows, &plan, rules, redrive, settings,
+    ))
+}
 
+/// The rows read from each side so far.
+struct Rows {
+    source: Progress,
+    destination: Progress,
+}
+
+/// How the join runs: in memory (one partition) or spilled, with each worker's share.
+struct JoinPlan {
+    partitions: u64,
+    workers: usize,
+    budget: u64,
+    /// One partition's index per worker at a time.
+    share: u64,
+    /// The destination's decoded size, estimated from its files.
+    estimate: u64,
+}
+
+impl JoinPlan {
+    fn new(destination: &Inventory, settings: &Settings) -> Self {
+        let workers = settings.workers.max(1);
+        let budget = settings.memory_budget_bytes.max(1);
+        let share = (budget / workers as u64).max(1);
+        let estimate = destination.estimated_bytes();
+        let partitions = if estimate <= budget {
+            1
+        } else {
+            // Small enough for the worker's share, and for the partitions both workers join at
+            // once to stay mostly in the last-level cache (the probes are random reads).
+            estimate
+                .div_ceil(share)
+                .max(estimate.div_ceil(join::CACHED_PARTITION_ESTIMATE))
+                .clamp(2, join::MAX_FANOUT)
+        };
+        Self {
+            partitions,
+            workers,
+            budget,
+            share,
+            estimate,
+        }
+    }
+
+    /// The destination turned out larger than its estimate: spill it after all.
+    fn spill(&mut self) {
+        self.partitions = (self.estimate.max(self.budget) * 4)
+            .div_ceil(self.share)
+            .clamp(2, join::MAX_FANOUT);
+    }
+}
+
+/// The destination's rows in one index's bytes, or `None` (and the plan spills) when they do
+/// not fit the budget after all.
+fn load_destination(
+    destination: &Inventory,
+    plan: &mut JoinPlan,
+    destination_rows: &Progress,
+) -> Result<Option<Vec<u8>>, ReconcileError> {
+    let memory = Partitions::in_memory(plan.budget);
+    match destination.partition(&memory, plan.workers, destination_rows) {
+        Err(ReconcileError::OverBudget) => {
+            destination_rows.reset();
+            plan.spill();
+            Ok(None)
+        }
+        Err(error) => Err(error),
+        Ok(()) => Ok(Some(match memory.finish()?.pop() {
+            Some(mut sink) => sink.read()?,
+            None => Vec::new(),
+        })),
+    }
+}
+
+/// Source rows stream past the shared index of the whole destination, a file per worker at a
+/// time; destination rows no source row took are judged last.
+fn join_in_memory(
+    context: &Context<'_>,
+    source: &Inventory,
+    destination: &[u8],
+    workers: usize,
+    source_rows: &Progress,
+) -> Result<Tally, ReconcileError> {
+    let index = join::Index::build(destination);
+    let queue = Queue::new(source.files.len());
+    let tallies = join::on_workers(workers, &queue, || {
+        let mut tally = Tally::default();
+        while let Some(file) = queue.take() {
+            let mut counted = Counted::new(source_rows);
+            source.for_each_row(file, |row| {
+                counted.add();
+                if index.take_row(row) {
+                    context.matched(&mut tally, &row.replication_status);
+                    Ok(())
+                } else {
+                    context.source(&mut tally, row, None)
+                }
+            })?;
+        }
+        Ok(tally)
+    })?;
+    let mut tally = tallies.into_iter().fold(Tally::default(), Tally::merge);
+    index.for_each_unmatched(|row| context.orphan(&mut tally, row))?;
+    Ok(tally)
+}
+
+/// Both sides spilled to partition files by hash of key and version, then joined partition
+/// pair by partition pair on every worker.
+fn join_spilled(
+    context: &Context<'_>,
+    source: &Inventory,
+    destination: &Inventory,
+    plan: &JoinPlan,
+    rows: &Rows,
+) -> Result<Tally, ReconcileError> {
+    let settings = context.settings;
+    if settings.progress {
+        eprintln!(
+            "reconcile: the destination inventory (~{} MB decoded) exceeds the memory budget ({} MB): spilling both sides to {} partitions in {}",
+            plan.estimate.max(plan.budget) / 1_000_000,
+            plan.budget / 1_000_000,
+            plan.partitions,
+            settings.spill_dir.display()
+        );
+    }
+    // Each worker's buffers and the files' writers of both sides within half the budget.
+    let buffers = plan.budget / (4 * (plan.workers as u64 + 1));
+    let destination_files = Partitions::files(
+        &settings.spill_dir,
+        "destination",
+        plan.partitions,
+        0,
+        buffers,
+    )?;
+    let source_files =
+        Partitions::files(&settings.spill_dir, "source", plan.partitions, 0, buffers)?;
+    partition_both(
+        [
+            (destination, &destination_files, &rows.destination),
+            (source, &source_files, &rows.source),
+        ],
+        plan.workers,
+    )?;
+    let pairs: Vec<Mutex<Option<(Sink, Sink)>>> = destination_files
+        .finish()?
+        .into_iter()
+        .zip(source_files.finish()?)
+        .map(|pair| Mutex::new(Some(pair)))
+        .collect();
+    let queue = Queue::new(pairs.len());
+    let tallies = join::on_workers(plan.workers, &queue, || {
+        let mut tally = Tally::default();
+        let mut bytes = Vec::new();
+        while let Some(index) = queue.take() {
+            let pair = pairs[index]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(pair) = pair {
+                let name = format!("p{index}");
+                join_within(context, &mut tally, pair, plan.share, &name, 1, &mut bytes)?;
+            }
+        }
+        Ok(tally)
+    })?;
+    Ok(tallies.into_iter().fold(Tally::default(), Tally::merge))
+}
+
+/// Refuses what the rows show cannot be a source and its destination.
+fn refuse_odd_rows(
+    source: &Inventory,
+    destination: &Inventory,
+    rules: &Rules,
+    context: &Context<'_>,
+    tally: &Tally,
+    rows: &Rows,
+) -> Result<(), ReconcileError> {
     // An empty source report would make every destination row "deleted from the source".
-    if source_rows.get() == 0 && destination_rows.get() > 0 {
+    if rows.source.get() == 0 && rows.destination.get() > 0 {
         return Err(ReconcileError::Mismatch(format!(
             "the source inventory ({}) lists no object, the destination's ({}) lists {}: wrong manifest, or a report of an empty or new bucket? Nothing was judged",
             source.origin,
             destination.origin,
-            destination_rows.get()
+            rows.destination.get()
         )));
     }
     // Swapped manifests, told by the rows: a "source" without replication rules whose every
     // version is a replica is the destination (a two-way bucket has rules of its own).
     let replicas = tally.source_replicas;
-    if !matches!(rules, Rules::Read(Some(_))) && replicas > 0 && replicas == source_rows.get() {
+    if !matches!(rules, Rules::Read(Some(_))) && replicas > 0 && replicas == rows.source.get() {
         return Err(ReconcileError::Mismatch(format!(
             "every version in the source inventory ({}) is a replica and {} has no replication configuration the auditor can read: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
             source.origin, context.source_bucket
         )));
     }
-    let redrive = match context.redrive {
-        Some(redrive) => {
-            let (mut writer, objects) = redrive.into_inner().unwrap_or_else(|e| e.into_inner());
-            let error = |source| ReconcileError::Redrive {
-                path: redrive_path(settings),
-                source,
-            };
-            writer.flush().map_err(error)?;
-            if let (Some(partial), Some(path)) = (&partial, &settings.redrive) {
-                std::fs::rename(partial, path).map_err(error)?;
-            }
-            Some(Redrive {
-                path: redrive_path(settings),
-                objects,
-            })
+    Ok(())
+}
+
+/// The re-drive manifest, written beside its path and renamed there when complete: a failed
+/// run never leaves a manifest that looks whole (what is left of it is removed when dropped).
+struct RedriveFile {
+    writer: Mutex<(BufWriter<File>, u64)>,
+    partial: RemoveOnDrop,
+}
+
+impl RedriveFile {
+    fn create(settings: &Settings) -> Result<Option<Self>, ReconcileError> {
+        let Some(path) = &settings.redrive else {
+            return Ok(None);
+        };
+        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        let file = File::create(&partial).map_err(|source| ReconcileError::Redrive {
+            path: partial.display().to_string(),
+            source,
+        })?;
+        Ok(Some(Self {
+            writer: Mutex::new((BufWriter::new(file), 0)),
+            partial: RemoveOnDrop(partial),
+        }))
+    }
+
+    fn finish(self, settings: &Settings) -> Result<Redrive, ReconcileError> {
+        let (mut writer, objects) = self.writer.into_inner().unwrap_or_else(|e| e.into_inner());
+        let error = |source| ReconcileError::Redrive {
+            path: redrive_path(settings),
+            source,
+        };
+        writer.flush().map_err(error)?;
+        if let Some(path) = &settings.redrive {
+            std::fs::rename(&self.partial.0, path).map_err(error)?;
         }
-        None => None,
-    };
+        Ok(Redrive {
+            path: redrive_path(settings),
+            objects,
+        })
+    }
+}
+
+/// The report of a finished join.
+fn outcome(
+    (source_bucket, destination_bucket): (String, String),
+    tally: Tally,
+    rows: Rows,
+    plan: &JoinPlan,
+    rules: &Rules,
+    redrive: Option<Redrive>,
+    settings: &Settings,
+) -> Outcome {
     let Tally {
         counts,
         mut findings,
@@ -1001,26 +443,25 @@ pub fn reconcile(
     // Workers finish in any order: the report lists findings by key, then version.
     findings.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     findings.truncate(MAX_REPORTED_FINDINGS);
-    let all_counts: BTreeMap<&'static str, u64> = Verdict::ALL
-        .iter()
-        .zip(counts)
-        .map(|(v, n)| (v.as_str(), n))
-        .collect();
-    Ok(Outcome {
-        source_bucket: context.source_bucket,
+    Outcome {
+        source_bucket,
         destination_bucket,
-        counts: all_counts,
+        counts: Verdict::ALL
+            .iter()
+            .zip(counts)
+            .map(|(v, n)| (v.as_str(), n))
+            .collect(),
         rows: RowCounts {
-            source: source_rows.get(),
-            destination: destination_rows.get(),
+            source: rows.source.get(),
+            destination: rows.destination.get(),
             destination_only,
         },
         findings_truncated: truncated || alarming > findings.len() as u64,
         findings,
         alarming,
         join: JoinInfo {
-            partitions,
-            spilled: partitions > 1,
+            partitions: plan.partitions,
+            spilled: plan.partitions > 1,
             memory_budget_bytes: settings.memory_budget_bytes,
         },
         rules: match rules {
@@ -1033,7 +474,7 @@ pub fn reconcile(
         },
         redrive,
         metrics: None,
-    })
+    }
 }
 
 /// Joins one spilled partition pair within `share` bytes of memory, splitting it again (a
@@ -1080,7 +521,11 @@ fn join_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::keys::encode_event_key;
+    use chrono::DateTime;
     use flate2::write::GzEncoder;
+    use manifest::Row;
+    use std::path::Path;
 
     /// A one-file CSV inventory of `rows` (key, status) in `dir`, as `aws s3 sync` lays it out.
     fn inventory(dir: &Path, bucket: &str, rows: &[(String, &str)]) -> Inventory {
@@ -1239,13 +684,14 @@ mod tests {
                         workers: 1,
                     };
                     let redrive = File::create(dir.join("redrive.csv")).unwrap();
+                    let redrive = Mutex::new((BufWriter::new(redrive), 0));
                     let context = Context {
                         settings: &settings,
                         rules,
                         source_bucket: "src".into(),
                         destination: Destination::new("dst", None),
                         now,
-                        redrive: Some(Mutex::new((BufWriter::new(redrive), 0))),
+                        redrive: Some(&redrive),
                         versioned: true,
                     };
                     for key in keys {
@@ -1289,7 +735,8 @@ mod tests {
                             }
                         }
                     }
-                    let lines = context.redrive.unwrap().into_inner().unwrap().1;
+                    drop(context);
+                    let lines = redrive.into_inner().unwrap().1;
                     assert_eq!(lines, 0, "a matched row is never re-driven");
                 }
             }
