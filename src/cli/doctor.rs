@@ -86,7 +86,7 @@ impl DoctorArgs {
 
 /// The offline arguments, read and checked: every problem at once.
 fn offline_input(args: &DoctorArgs) -> anyhow::Result<crate::doctor::offline::OfflineInput> {
-    use crate::doctor::checks::Pair;
+    use crate::doctor::pair::Pair;
     let mut problems = Vec::new();
     let mut required = |flag: &str, value: &Option<String>| match value {
         Some(value) => value.clone(),

@@ -25,8 +25,10 @@
 //! plus, per destination, every `destination-policy.*`, `role-trust.*` and `role-policy.*` line of
 //! [`super::checks`].
 
-use super::checks::{destination_policy_checks, role_policy_checks, trust_policy_checks, Pair};
+use super::checks::destination_policy_checks;
+use super::pair::Pair;
 use super::policy::{evaluate, Context, Decision, Policy, Request};
+use super::role::{role_policy_checks, trust_policy_checks};
 use super::{Check, Report};
 use crate::audit::rules::{ReplicationRule as Rule, ReplicationRules as Replication};
 

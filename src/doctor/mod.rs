@@ -12,9 +12,14 @@
 //! - [`schedule`] is the drift check the Lambda runs on a schedule: metric, alert, response.
 
 pub mod checks;
+pub mod documents;
 pub mod live;
 pub mod offline;
+pub mod pair;
+pub mod placeholders;
 pub mod policy;
+pub mod principals;
+pub mod role;
 pub mod schedule;
 
 use serde::Serialize;

@@ -2,7 +2,9 @@
 //! policy, the replication role's permissions and trust policies) with no AWS access, through the
 //! same diagnosis live `doctor` uses ([`super::checks`]).
 
-use super::checks::{destination_policy_checks, role_policy_checks, trust_policy_checks, Pair};
+use super::checks::destination_policy_checks;
+use super::pair::Pair;
+use super::role::{role_policy_checks, trust_policy_checks};
 use super::{Check, Report};
 
 /// The documents and the names they must carry.
