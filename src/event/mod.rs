@@ -17,83 +17,22 @@
 //! a reason (deletes, test events, other event types), or a rejection with a clear error
 //! (malformed record). Only a payload of no known shape at all is an [`EventError`].
 
+mod batch;
+mod batch_operations;
+mod eventbridge;
 pub mod keys;
+mod manual;
+mod s3;
 
-use crate::audit::{
-    ObjectRef, Origin, ReplicatedOperation, ReplicationEvent, ReplicationEventKind,
-};
-use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::s3::S3EventRecord;
-use serde::Serialize;
+use batch::{reject, skip, test_event_item};
+pub use batch::{Batch, BatchJob, Content, EventError, Item, Trigger, ACCEPTED_SHAPES};
+use batch_operations::decode_batch_operations;
+use eventbridge::decode_eventbridge;
+use manual::decode_manual;
+use s3::decode_s3_record;
+
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use thiserror::Error;
-
-/// The shape that carried the batch; decides the response format (SQS partial batch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    S3,
-    Sqs,
-    Sns,
-    EventBridge,
-    Manual,
-    /// S3 Batch Operations `LambdaInvoke`: the response is the Batch Operations shape.
-    BatchOperations,
-}
-
-/// The S3 Batch Operations invocation a batch came from: what the response must echo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchJob {
-    /// `invocationSchemaVersion`: `1.0` or `2.0`.
-    pub schema_version: String,
-    pub invocation_id: String,
-    pub job_id: Option<String>,
-    /// Schema 2.0 `job.userArguments` (accepted; the auditor needs none).
-    pub user_arguments: Map<String, Value>,
-}
-
-/// What one record (or one object inside a record) asks of the auditor.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Content {
-    Audit(ObjectRef),
-    /// Acknowledged, not audited (delete events, `s3:TestEvent`, …).
-    Skip(String),
-    /// Malformed: cannot be audited; the string says what is wrong.
-    Reject(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    /// The identifier the response names the record by: the SQS `messageId` (partial-batch
-    /// item identifier) or the Batch Operations `taskId`.
-    pub message_id: Option<String>,
-    /// Where in the event this came from, for messages (`Records[3]`).
-    pub origin: String,
-    pub content: Content,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch {
-    pub trigger: Trigger,
-    pub items: Vec<Item>,
-    /// SQS `attributes.ApproximateReceiveCount` per message id: how often SQS has delivered it.
-    pub receive_counts: HashMap<String, u32>,
-    /// Present when the trigger is S3 Batch Operations.
-    pub job: Option<BatchJob>,
-}
-
-pub const ACCEPTED_SHAPES: &str = "an S3 event notification ({\"Records\":[{\"s3\":…}]}), an SQS event ({\"Records\":[{\"messageId\",\"body\"}]}), an SNS event ({\"Records\":[{\"Sns\":{\"Message\"}}]}), an EventBridge \"Object Created\" event from aws.s3, an s3:TestEvent, a manual payload ({\"bucket\",\"key\",\"version_id\"} or {\"objects\":[…]}), or an S3 Batch Operations invocation ({\"invocationSchemaVersion\",\"invocationId\",\"tasks\":[…]})";
-
-#[derive(Debug, Error, PartialEq)]
-pub enum EventError {
-    #[error("the event is {0}, not a JSON object; expected {ACCEPTED_SHAPES}")]
-    NotAnObject(&'static str),
-    #[error("unrecognised event shape (top-level fields: {fields}); expected {ACCEPTED_SHAPES}")]
-    UnknownShape { fields: String },
-    #[error("S3 Batch Operations invocation: {0}")]
-    BatchOperations(String),
-}
 
 /// Decodes a whole Lambda payload.
 pub fn decode(event: &Value) -> Result<Batch, EventError> {
@@ -205,24 +144,6 @@ fn is_test_event(object: &Map<String, Value>) -> bool {
     object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
 }
 
-fn test_event_item(message_id: Option<String>, origin: String) -> Item {
-    Item {
-        message_id,
-        origin,
-        content: Content::Skip(
-            "s3:TestEvent: S3 confirming the notification configuration; nothing to audit".into(),
-        ),
-    }
-}
-
-fn reject(message_id: Option<String>, origin: String, why: impl Into<String>) -> Item {
-    Item {
-        message_id,
-        origin,
-        content: Content::Reject(why.into()),
-    }
-}
-
 fn decode_sqs_record(record: &Value, origin: &str, items: &mut Vec<Item>) {
     let message_id = record
         .get("messageId")
@@ -285,28 +206,9 @@ fn decode_embedded(
         ));
         return;
     };
-    if let Some(kind @ ("SubscriptionConfirmation" | "UnsubscribeConfirmation")) =
-        object.get("Type").and_then(Value::as_str)
+    if object.get("Type").is_some()
+        && decode_sns_envelope(object, &message_id, origin, items, depth)
     {
-        // SNS sends these to a subscribed queue when the subscription is made or removed (SNS
-        // developer guide, "HTTP/S message formats"); with an SQS subscription SNS confirms
-        // itself, so there is nothing to do, and nothing to hand to the dead-letter queue.
-        items.push(skip(
-            message_id,
-            origin.to_string(),
-            format!("SNS {kind} message: not an S3 event; nothing to audit"),
-        ));
-        return;
-    }
-    if object.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
-        match object.get("Message").and_then(Value::as_str) {
-            Some(message) => decode_embedded(message, message_id, origin, items, depth + 1),
-            None => items.push(reject(
-                message_id,
-                origin.to_string(),
-                "SNS notification has no string `Message`",
-            )),
-        }
         return;
     }
     if is_test_event(object) {
@@ -314,20 +216,7 @@ fn decode_embedded(
         return;
     }
     if let Some(records) = object.get("Records").and_then(Value::as_array) {
-        if records.is_empty() {
-            items.push(Item {
-                message_id: message_id.clone(),
-                origin: origin.to_string(),
-                content: Content::Skip("S3 event with no records".into()),
-            });
-        }
-        for (index, record) in records.iter().enumerate() {
-            items.push(decode_s3_record(
-                record,
-                message_id.clone(),
-                format!("{origin} Records[{index}]"),
-            ));
-        }
+        decode_records(records, message_id, origin, items);
         return;
     }
     if object.contains_key("detail-type") {
@@ -345,464 +234,71 @@ fn decode_embedded(
     ));
 }
 
-fn decode_s3_record(record: &Value, message_id: Option<String>, origin: String) -> Item {
-    let source = record
-        .get("eventSource")
-        .or_else(|| record.get("EventSource"))
-        .and_then(Value::as_str);
-    if let Some(other) = source.filter(|s| *s != "aws:s3") {
-        return reject(
-            message_id,
-            origin,
-            format!("a record from {other}, not an S3 event (eventSource aws:s3): this trigger does not belong to the replication auditor"),
-        );
-    }
-    // userIdentity and requestParameters are required by the event type but carry nothing the
-    // audit needs: a producer that leaves them out still gets its objects audited.
-    let mut record = record.clone();
-    if let Some(fields) = record.as_object_mut() {
-        for name in ["userIdentity", "requestParameters"] {
-            fields
-                .entry(name)
-                .or_insert_with(|| Value::Object(Map::new()));
-        }
-    }
-    let record = &record;
-    let parsed: S3EventRecord = match serde_json::from_value(record.clone()) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            return reject(
-                message_id,
-                origin,
-                format!("malformed S3 event record: {error}"),
-            )
-        }
-    };
-    let name = parsed.event_name.clone().unwrap_or_default();
-    let name = name.strip_prefix("s3:").unwrap_or(&name);
-    let mut events = Vec::new();
-    let origin_kind = if name.starts_with("ObjectCreated:") {
-        Origin::Created
-    } else if let Some(kind) = name.strip_prefix("Replication:") {
-        match ReplicationEventKind::parse(kind) {
-            Some(kind) => match replication_event_data(record, kind) {
-                Ok(event) => {
-                    events.push(event);
-                    Origin::Replication
-                }
-                Err(why) => return reject(message_id, origin, why),
-            },
-            None => {
-                return skip(
-                    message_id,
-                    origin,
-                    format!("replication event {name} is not one the auditor acts on"),
-                )
-            }
-        }
-    } else if name.starts_with("ObjectTagging:") {
-        Origin::TagsChanged
-    } else if name == "ObjectAcl:Put" {
-        Origin::AclChanged
-    } else if name.is_empty() {
-        return reject(message_id, origin, "S3 event record has no eventName");
-    } else if name == "LifecycleExpiration:DeleteMarkerCreated" {
-        // User guide, "What is replicated with replication configurations": S3 creates delete
-        // markers for expired objects but does not replicate those markers.
-        return skip(
-            message_id,
-            origin,
-            format!(
-                "{name}: S3 never replicates delete markers that S3 Lifecycle creates; not audited"
-            ),
-        );
-    } else if name.starts_with("ObjectRemoved:") {
-        return skip(
-            message_id,
-            origin,
-            format!("{name}: deletions are not audited (the object is gone on purpose)"),
-        );
-    } else {
-        return skip(
-            message_id,
-            origin,
-            format!("{name}: not an object creation or replication event; not audited"),
-        );
-    };
-    let named = NamedObject {
-        bucket: parsed.s3.bucket.name,
-        raw_key: parsed.s3.object.key,
-        version_id: parsed.s3.object.version_id,
-        event_time: Some(parsed.event_time),
-        origin: origin_kind,
-        events,
-    };
-    named.into_item(
-        message_id,
-        origin,
-        "S3 event record",
-        "s3.bucket.name",
-        "s3.object.key",
-    )
-}
-
-/// An object as a notification names it, before its key is decoded and checked.
-struct NamedObject {
-    bucket: Option<String>,
-    raw_key: Option<String>,
-    version_id: Option<String>,
-    event_time: Option<chrono::DateTime<chrono::Utc>>,
-    origin: Origin,
-    events: Vec<ReplicationEvent>,
-}
-
-impl NamedObject {
-    fn into_item(
-        self,
-        message_id: Option<String>,
-        origin: String,
-        shape: &str,
-        bucket_field: &str,
-        key_field: &str,
-    ) -> Item {
-        let Some(bucket) = self.bucket.filter(|b| !b.is_empty()) else {
-            return reject(message_id, origin, format!("{shape} has no {bucket_field}"));
-        };
-        let Some(raw_key) = self.raw_key else {
-            return reject(message_id, origin, format!("{shape} has no {key_field}"));
-        };
-        let key = match keys::decode_event_key(&raw_key) {
-            Ok(key) => key,
-            // The raw key is left out on purpose: rejections are logged (AUDITOR_LOG_KEYS).
-            Err(error) => return reject(message_id, origin, error.to_string()),
-        };
-        let object = ObjectRef {
-            bucket,
-            key,
-            version_id: self.version_id.filter(|v| !v.is_empty()),
-            event_time: self.event_time,
-            origin: self.origin,
-            events: self.events,
-        };
-        Item {
-            message_id,
-            origin,
-            content: Content::Audit(object),
-        }
-    }
-}
-
-fn skip(message_id: Option<String>, origin: String, why: String) -> Item {
-    Item {
-        message_id,
-        origin,
-        content: Content::Skip(why),
-    }
-}
-
-/// `replicationEventData`, checked: its `destinationBucket` is a bucket the auditor will HEAD
-/// and name in alerts, so anything that is not an S3 bucket ARN or name (text anyone allowed
-/// to send to the queue could write) refuses the record.
-fn replication_event_data(
-    record: &Value,
-    kind: ReplicationEventKind,
-) -> Result<ReplicationEvent, String> {
-    let data = record.get("replicationEventData");
-    let field = |name: &str| {
-        data.and_then(|d| d.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let time = |name: &str| {
-        field(name)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-    };
-    let failure_reason = field("failureReason").filter(|r| !r.is_empty());
-    let destination_bucket =
-        field("destinationBucket").map(|b| crate::audit::rules::bucket_name_from_arn(&b));
-    if let Some(bucket) = destination_bucket
-        .as_deref()
-        .filter(|b| !crate::config::looks_like_bucket_name(b))
-    {
-        return Err(format!(
-            "replicationEventData.destinationBucket is not an S3 bucket ARN ({} characters that are not a bucket name): not S3's event",
-            bucket.chars().count()
-        ));
-    }
-    Ok(ReplicationEvent {
-        kind,
-        operation: ReplicatedOperation::parse(
-            field("s3Operation").as_deref(),
-            failure_reason.as_deref(),
-        ),
-        failure_reason,
-        destination_bucket,
-        rule_id: field("replicationRuleId"),
-        request_time: time("requestTime"),
-        replication_time: time("replicationTime"),
-    })
-}
-
-fn decode_eventbridge(value: &Value, message_id: Option<String>, origin: String) -> Item {
-    let event: EventBridgeEvent<Value> = match serde_json::from_value(value.clone()) {
-        Ok(event) => event,
-        Err(error) => {
-            return reject(
-                message_id,
-                origin,
-                format!("malformed EventBridge event: {error}"),
-            )
-        }
-    };
-    if event.source != "aws.s3" {
-        return reject(
-            message_id,
-            origin,
-            format!("EventBridge event from {:?}, not aws.s3", event.source),
-        );
-    }
-    // EventBridge names tag and ACL changes "Object Tags Added", "Object Tags Deleted" and
-    // "Object ACL Updated" (S3 user guide, "Using EventBridge").
-    let origin_kind = match event.detail_type.as_str() {
-        "Object Created" => Some(Origin::Created),
-        "Object Tags Added" | "Object Tags Deleted" => Some(Origin::TagsChanged),
-        "Object ACL Updated" => Some(Origin::AclChanged),
-        _ => None,
-    };
-    let Some(origin_kind) = origin_kind else {
-        return skip(
-            message_id,
-            origin,
-            format!(
-                "EventBridge {:?}: not an object creation, tag or ACL change; not audited",
-                event.detail_type
-            ),
-        );
-    };
-    let text = |pointer: &str| {
-        event
-            .detail
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let named = NamedObject {
-        bucket: text("/bucket/name"),
-        raw_key: text("/object/key"),
-        version_id: text("/object/version-id"),
-        event_time: event.time,
-        origin: origin_kind,
-        events: Vec::new(),
-    };
-    named.into_item(
-        message_id,
-        origin,
-        "EventBridge Object Created event",
-        "detail.bucket.name",
-        "detail.object.key",
-    )
-}
-
-/// An S3 Batch Operations `LambdaInvoke` invocation: one item per task, named by its `taskId`.
-/// Only an invocation the auditor cannot answer in its own shape (no `invocationId`, no
-/// `tasks` array, an unknown schema version) is an error; a malformed task is rejected alone.
-fn decode_batch_operations(object: &Map<String, Value>) -> Result<Batch, EventError> {
-    let text = |name: &str| object.get(name).and_then(Value::as_str);
-    let schema_version = match text("invocationSchemaVersion") {
-        Some(version @ ("1.0" | "2.0")) => version.to_string(),
-        Some(other) => {
-            return Err(EventError::BatchOperations(format!(
-                "invocationSchemaVersion {other:?} is not one the auditor knows (1.0, 2.0)"
-            )))
-        }
-        None => {
-            return Err(EventError::BatchOperations(
-                "invocationSchemaVersion must be a string (1.0 or 2.0)".into(),
-            ))
-        }
-    };
-    let Some(invocation_id) = text("invocationId") else {
-        return Err(EventError::BatchOperations(
-            "no string invocationId to echo in the response".into(),
-        ));
-    };
-    let Some(tasks) = object.get("tasks").and_then(Value::as_array) else {
-        return Err(EventError::BatchOperations("no `tasks` array".into()));
-    };
-    let job = object.get("job");
-    let job = BatchJob {
-        schema_version,
-        invocation_id: invocation_id.to_string(),
-        job_id: job
-            .and_then(|j| j.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        user_arguments: job
-            .and_then(|j| j.get("userArguments"))
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-    };
-    let items = tasks
-        .iter()
-        .enumerate()
-        .map(|(index, task)| batch_task(task, format!("tasks[{index}]")))
-        .collect();
-    Ok(Batch {
-        trigger: Trigger::BatchOperations,
-        items,
-        receive_counts: HashMap::new(),
-        job: Some(job),
-    })
-}
-
-/// One Batch Operations task. Schema 1.0 names the bucket by ARN (`s3BucketArn`), 2.0 by name
-/// (`s3Bucket`); either field is read whatever the version says.
-fn batch_task(task: &Value, origin: String) -> Item {
-    let text = |name: &str| task.get(name).and_then(Value::as_str).map(str::to_string);
-    let task_id = text("taskId");
-    let origin = match &task_id {
-        Some(id) => format!("{origin} (task {id})"),
-        None => origin,
-    };
-    if !task.is_object() {
-        return reject(
-            task_id,
-            origin,
-            "Batch Operations task is not a JSON object",
-        );
-    }
-    if task_id.is_none() {
-        return reject(
-            task_id,
-            origin,
-            "Batch Operations task has no string taskId",
-        );
-    }
-    let bucket = match (text("s3Bucket"), text("s3BucketArn")) {
-        (Some(name), _) => Some(name),
-        (None, Some(arn)) => match bucket_from_arn(&arn) {
-            Some(name) => Some(name),
-            None => {
-                return reject(
-                    task_id,
-                    origin,
-                    format!("s3BucketArn {arn:?} is not an S3 bucket ARN (arn:aws:s3:::BUCKET)"),
-                )
-            }
-        },
-        (None, None) => None,
-    };
-    let version_id = match task.get("s3VersionId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(version)) => Some(version.clone()),
-        Some(_) => {
-            return reject(
-                task_id,
-                origin,
-                "Batch Operations task s3VersionId must be a string or null",
-            )
-        }
-    };
-    let named = NamedObject {
-        bucket,
-        raw_key: text("s3Key"),
-        version_id,
-        event_time: None,
-        origin: Origin::Manual,
-        events: Vec::new(),
-    };
-    named.into_item(
-        task_id,
-        origin,
-        "Batch Operations task",
-        "s3Bucket (or s3BucketArn)",
-        "s3Key",
-    )
-}
-
-/// `arn:aws:s3:::bucket` → `bucket` (also the regional form some samples show,
-/// `arn:aws:s3:REGION:ACCOUNT:bucket`); bucket names never contain `:`.
-fn bucket_from_arn(arn: &str) -> Option<String> {
-    let rest = arn.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let (_partition, service) = (parts.next()?, parts.next()?);
-    let bucket = parts.nth(2)?;
-    (service == "s3" && !bucket.is_empty() && !bucket.contains('/')).then(|| bucket.to_string())
-}
-
-fn decode_manual(
+/// An SNS envelope in a message body (SNS → SQS without raw message delivery): its message,
+/// decoded once, or a (un)subscription confirmation to skip. `false`: not an SNS envelope.
+fn decode_sns_envelope(
     object: &Map<String, Value>,
+    message_id: &Option<String>,
+    origin: &str,
+    items: &mut Vec<Item>,
+    depth: u8,
+) -> bool {
+    match object.get("Type").and_then(Value::as_str) {
+        Some(kind @ ("SubscriptionConfirmation" | "UnsubscribeConfirmation")) => {
+            // SNS sends these to a subscribed queue when the subscription is made or removed
+            // (SNS developer guide, "HTTP/S message formats"); with an SQS subscription SNS
+            // confirms itself, so there is nothing to do, and nothing to hand to the DLQ.
+            items.push(skip(
+                message_id.clone(),
+                origin.to_string(),
+                format!("SNS {kind} message: not an S3 event; nothing to audit"),
+            ));
+            true
+        }
+        Some("Notification") if depth == 0 => {
+            match object.get("Message").and_then(Value::as_str) {
+                Some(message) => {
+                    decode_embedded(message, message_id.clone(), origin, items, depth + 1)
+                }
+                None => items.push(reject(
+                    message_id.clone(),
+                    origin.to_string(),
+                    "SNS notification has no string `Message`",
+                )),
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// An S3 event notification's records, one item each.
+fn decode_records(
+    records: &[Value],
     message_id: Option<String>,
     origin: &str,
     items: &mut Vec<Item>,
 ) {
-    if let Some(objects) = object.get("objects") {
-        let Some(objects) = objects.as_array() else {
-            items.push(reject(
-                message_id,
-                origin.to_string(),
-                "manual payload: `objects` must be an array",
-            ));
-            return;
-        };
-        for (index, entry) in objects.iter().enumerate() {
-            let origin = format!("{origin} objects[{index}]");
-            match entry.as_object() {
-                Some(entry) => items.push(manual_item(entry, message_id.clone(), origin)),
-                None => items.push(reject(
-                    message_id.clone(),
-                    origin,
-                    "manual payload entry is not an object",
-                )),
-            }
-        }
-        return;
+    if records.is_empty() {
+        items.push(skip(
+            message_id.clone(),
+            origin.to_string(),
+            "S3 event with no records".into(),
+        ));
     }
-    items.push(manual_item(object, message_id, origin.to_string()));
-}
-
-fn manual_item(entry: &Map<String, Value>, message_id: Option<String>, origin: String) -> Item {
-    let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
-    let Some(bucket) = text("bucket").filter(|b| !b.is_empty()) else {
-        return reject(message_id, origin, "manual payload needs a string `bucket`");
-    };
-    let Some(key) = text("key").filter(|k| !k.is_empty()) else {
-        return reject(
-            message_id,
-            origin,
-            "manual payload needs a non-empty string `key` (not URL-encoded)",
-        );
-    };
-    if key.len() > keys::MAX_KEY_BYTES {
-        return reject(
-            message_id,
-            origin,
-            format!("{}", keys::KeyError::TooLong(key.len())),
-        );
-    }
-    let version_id = text("version_id")
-        .or_else(|| text("versionId"))
-        .filter(|v| !v.is_empty());
-    let object = ObjectRef {
-        bucket,
-        key,
-        version_id,
-        event_time: None,
-        origin: Origin::Manual,
-        events: Vec::new(),
-    };
-    Item {
-        message_id,
-        origin,
-        content: Content::Audit(object),
+    for (index, record) in records.iter().enumerate() {
+        items.push(decode_s3_record(
+            record,
+            message_id.clone(),
+            format!("{origin} Records[{index}]"),
+        ));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{ObjectRef, Origin, ReplicatedOperation};
     use serde_json::json;
 
     fn s3_record(name: &str, key: &str) -> Value {
