@@ -138,6 +138,9 @@ impl DriftChecker {
     }
 }
 
+/// Who reads the source bucket, for the access problems doctor names.
+const SOURCE_CALLER: &str = "the caller (account A)";
+
 struct Reader {
     source: aws_sdk_s3::Client,
     /// The caller's account: the expected owner of the source bucket (`ExpectedBucketOwner` on
@@ -266,8 +269,6 @@ impl Reader {
     }
 
     async fn read_source(&self, bucket: &str, problems: &mut Vec<String>) -> SourceFacts {
-        let me = "the caller (account A)";
-        let on = format!("arn:aws:s3:::{bucket}");
         let existence = self.source_existence(bucket).await;
         if matches!(
             existence,
@@ -288,9 +289,30 @@ impl Reader {
             };
         }
         let owner = self.source_account.as_deref();
-        let versioning = bucket_versioning(&self.source, bucket, owner, &on, me, problems).await;
-        let mut replication_read = true;
-        let replication = match self
+        let on = format!("arn:aws:s3:::{bucket}");
+        let versioning =
+            bucket_versioning(&self.source, bucket, owner, &on, SOURCE_CALLER, problems).await;
+        let (replication, replication_read) = self.source_replication(bucket, problems).await;
+        SourceFacts {
+            bucket: bucket.to_string(),
+            existence,
+            versioning,
+            replication,
+            replication_read,
+            encryption: self.source_encryption(bucket, problems).await,
+            lifecycle: self.source_lifecycle(bucket, problems).await,
+            notifications: self.source_notifications(bucket, problems).await,
+            missing_key_head: Some(missing_key_head(&self.source, bucket, owner).await),
+        }
+    }
+
+    /// The replication configuration, and whether it could be read (`None, true`: there is none).
+    async fn source_replication(
+        &self,
+        bucket: &str,
+        problems: &mut Vec<String>,
+    ) -> (Option<crate::audit::rules::ReplicationRules>, bool) {
+        match self
             .source
             .get_bucket_replication()
             .bucket(bucket)
@@ -298,17 +320,32 @@ impl Reader {
             .send()
             .await
         {
-            Ok(out) => out
-                .replication_configuration
-                .map(super::rules::replication_rules),
-            Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => None,
+            Ok(out) => (
+                out.replication_configuration
+                    .map(super::rules::replication_rules),
+                true,
+            ),
+            Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => (None, true),
             Err(e) => {
-                problems.push(problem(&e, "s3:GetReplicationConfiguration", &on, me));
-                replication_read = false;
-                None
+                let on = format!("arn:aws:s3:::{bucket}");
+                problems.push(problem(
+                    &e,
+                    "s3:GetReplicationConfiguration",
+                    &on,
+                    SOURCE_CALLER,
+                ));
+                (None, false)
             }
-        };
-        let encryption = match self
+        }
+    }
+
+    /// Default encryption (`None`: none, or unreadable with the problem named).
+    async fn source_encryption(
+        &self,
+        bucket: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<Encryption> {
+        match self
             .source
             .get_bucket_encryption()
             .bucket(bucket)
@@ -326,11 +363,25 @@ impl Reader {
                 }),
             Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
             Err(e) => {
-                problems.push(problem(&e, "s3:GetEncryptionConfiguration", &on, me));
+                let on = format!("arn:aws:s3:::{bucket}");
+                problems.push(problem(
+                    &e,
+                    "s3:GetEncryptionConfiguration",
+                    &on,
+                    SOURCE_CALLER,
+                ));
                 None
             }
-        };
-        let lifecycle = match self
+        }
+    }
+
+    /// The lifecycle rules' transitions (`Some(empty)`: no lifecycle; `None`: unreadable).
+    async fn source_lifecycle(
+        &self,
+        bucket: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<Vec<LifecycleTransition>> {
+        match self
             .source
             .get_bucket_lifecycle_configuration()
             .bucket(bucket)
@@ -341,11 +392,25 @@ impl Reader {
             Ok(out) => Some(lifecycle_transitions(out.rules())),
             Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Some(Vec::new()),
             Err(e) => {
-                problems.push(problem(&e, "s3:GetLifecycleConfiguration", &on, me));
+                let on = format!("arn:aws:s3:::{bucket}");
+                problems.push(problem(
+                    &e,
+                    "s3:GetLifecycleConfiguration",
+                    &on,
+                    SOURCE_CALLER,
+                ));
                 None
             }
-        };
-        let notifications = match self
+        }
+    }
+
+    /// Where object-created events go (queues, topics, functions, EventBridge).
+    async fn source_notifications(
+        &self,
+        bucket: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<Notifications> {
+        let out = match self
             .source
             .get_bucket_notification_configuration()
             .bucket(bucket)
@@ -353,50 +418,37 @@ impl Reader {
             .send()
             .await
         {
-            Ok(out) => {
-                let created = |events: &[aws_sdk_s3::types::Event]| {
-                    events
-                        .iter()
-                        .any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
-                };
-                let mut to = Vec::new();
-                for q in out.queue_configurations() {
-                    if created(q.events()) {
-                        to.push(q.queue_arn.clone());
-                    }
-                }
-                for t in out.topic_configurations() {
-                    if created(t.events()) {
-                        to.push(t.topic_arn.clone());
-                    }
-                }
-                for l in out.lambda_function_configurations() {
-                    if created(l.events()) {
-                        to.push(l.lambda_function_arn.clone());
-                    }
-                }
-                Some(Notifications {
-                    object_created_to: to,
-                    eventbridge: out.event_bridge_configuration.is_some(),
-                })
-            }
+            Ok(out) => out,
             Err(e) => {
-                problems.push(problem(&e, "s3:GetBucketNotification", &on, me));
-                None
+                let on = format!("arn:aws:s3:::{bucket}");
+                problems.push(problem(&e, "s3:GetBucketNotification", &on, SOURCE_CALLER));
+                return None;
             }
         };
-        let missing_key_head = Some(missing_key_head(&self.source, bucket, owner).await);
-        SourceFacts {
-            bucket: bucket.to_string(),
-            existence,
-            versioning,
-            replication,
-            replication_read,
-            encryption,
-            lifecycle,
-            notifications,
-            missing_key_head,
-        }
+        let created = |events: &[aws_sdk_s3::types::Event]| {
+            events
+                .iter()
+                .any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
+        };
+        let queues = out
+            .queue_configurations()
+            .iter()
+            .filter(|q| created(q.events()))
+            .map(|q| q.queue_arn.clone());
+        let topics = out
+            .topic_configurations()
+            .iter()
+            .filter(|t| created(t.events()))
+            .map(|t| t.topic_arn.clone());
+        let functions = out
+            .lambda_function_configurations()
+            .iter()
+            .filter(|l| created(l.events()))
+            .map(|l| l.lambda_function_arn.clone());
+        Some(Notifications {
+            object_created_to: queues.chain(topics).chain(functions).collect(),
+            eventbridge: out.event_bridge_configuration.is_some(),
+        })
     }
 
     /// HeadBucket of the source: missing (404), in another region (`x-amz-bucket-region`
@@ -539,6 +591,36 @@ impl Reader {
             .map(|d| decode_document(&d)))
     }
 
+    /// HeadBucket with the rule's account as the expected owner: a 403 is "not in that account".
+    async fn destination_existence(
+        &self,
+        bucket: &str,
+        expected_account: &str,
+        who: &str,
+        problems: &mut Vec<String>,
+    ) -> Existence {
+        match self
+            .destination
+            .head_bucket()
+            .bucket(bucket)
+            .expected_bucket_owner(expected_account)
+            .send()
+            .await
+        {
+            Ok(_) => Existence::Exists,
+            Err(e) => match status_of(&e) {
+                Some(404) => Existence::Missing,
+                Some(403) => Existence::NotInAccount,
+                _ => {
+                    let on = format!("arn:aws:s3:::{bucket}");
+                    let message = problem(&e, "s3:ListBucket (HeadBucket)", &on, who);
+                    problems.push(message.clone());
+                    Existence::Unknown(message)
+                }
+            },
+        }
+    }
+
     async fn read_destination(
         &self,
         bucket: &str,
@@ -550,25 +632,9 @@ impl Reader {
             None => "the caller".to_string(),
         };
         let on = format!("arn:aws:s3:::{bucket}");
-        let existence = match self
-            .destination
-            .head_bucket()
-            .bucket(bucket)
-            .expected_bucket_owner(&expected_account)
-            .send()
-            .await
-        {
-            Ok(_) => Existence::Exists,
-            Err(e) => match status_of(&e) {
-                Some(404) => Existence::Missing,
-                Some(403) => Existence::NotInAccount,
-                _ => {
-                    let message = problem(&e, "s3:ListBucket (HeadBucket)", &on, &who);
-                    problems.push(message.clone());
-                    Existence::Unknown(message)
-                }
-            },
-        };
+        let existence = self
+            .destination_existence(bucket, &expected_account, &who, problems)
+            .await;
         let mut facts = DestinationFacts {
             bucket: bucket.to_string(),
             expected_account,
