@@ -216,7 +216,9 @@ async fn serve_lambda() -> ExitCode {
         }
     };
     let clients = AwsClients::load(&config).await;
-    let drift = Arc::new(crate::aws::doctor::DriftChecker::new(&config, &clients));
+    let drift = Arc::new(crate::aws::drift_check::DriftChecker::new(
+        &config, &clients,
+    ));
     let margin = config.deadline_margin;
     let auditor = Arc::new(live_auditor(config, clients, EmfOutput::Stdout));
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -264,7 +266,7 @@ pub enum InvocationError {
     #[error(transparent)]
     Handler(#[from] crate::handler::HandlerError),
     #[error(transparent)]
-    DriftCheck(#[from] crate::aws::doctor::DriftCheckError),
+    DriftCheck(#[from] crate::aws::drift_check::DriftCheckError),
 }
 
 impl From<InvocationError> for lambda_runtime::Diagnostic {

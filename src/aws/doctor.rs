@@ -9,16 +9,14 @@
 //! configuration is read: no object bodies, no writes. A refused read becomes an access problem
 //! naming the permission (exit 2); the checks that needed it are left out, not guessed.
 
+use super::error::status_of;
 use super::{assume_role, uses_custom_endpoint};
 use crate::config::Config;
 use crate::doctor::live::{
     arn_account, DestinationFacts, Encryption, Existence, LifecycleTransition, LiveFacts,
     MissingKeyHead, Notifications, RoleFacts, SourceExistence, SourceFacts, Versioning,
 };
-use crate::doctor::schedule::{self, DriftCheck};
 use crate::doctor::Report;
-use crate::metrics::EmfOutput;
-use crate::ports::{AlertPublisher, MetricsPublisher};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -39,109 +37,10 @@ pub async fn run(config: &Config, source_bucket: &str) -> Result<Report, super::
     ))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DriftCheckError {
-    #[error(
-        "the drift check names no source bucket: give {{\"doctor\": {{\"source_buckets\": [\"BUCKET\"]}}}} as the schedule's input or set AUDITOR_SOURCE_BUCKETS"
-    )]
-    NoSourceBuckets,
-}
-
-/// The scheduled drift check: live doctor on each source bucket, `SetupProblems` per bucket
-/// (as the configured metrics mode says), one SNS alert naming every failing check.
-pub async fn drift_check(
-    config: &Config,
-    request: &DriftCheck,
-    metrics: &impl MetricsPublisher,
-    alerts: &impl AlertPublisher,
-    emf_output: EmfOutput,
-) -> Result<serde_json::Value, DriftCheckError> {
-    // The schedule's input may narrow AUDITOR_SOURCE_BUCKETS, never widen it: a bucket the
-    // auditor does not watch is not read (the input is anyone's who can edit the schedule).
-    let buckets: Vec<String> = match (&request.source_buckets, &config.source_buckets) {
-        (Some(asked), Some(watched)) => {
-            for outside in asked.iter().filter(|b| !watched.contains(b)) {
-                tracing::warn!(bucket = %outside, "the drift check's input names a bucket outside AUDITOR_SOURCE_BUCKETS: not read");
-            }
-            asked
-                .iter()
-                .filter(|b| watched.contains(b))
-                .cloned()
-                .collect()
-        }
-        (Some(asked), None) => asked.clone(),
-        (None, watched) => watched.clone().unwrap_or_default(),
-    };
-    if buckets.is_empty() {
-        return Err(DriftCheckError::NoSourceBuckets);
-    }
-    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let reader = Reader::new(&base, config).await;
-    let mut results = Vec::new();
-    for bucket in buckets {
-        let report = crate::doctor::live::judge(&reader.read(&bucket).await);
-        let summary = report.summary();
-        tracing::info!(
-            source_bucket = %bucket,
-            fail = summary.fail,
-            warn = summary.warn,
-            access_problems = report.access_problems.len(),
-            "drift check"
-        );
-        results.push((bucket, report));
-    }
-    crate::ports::deliver(
-        metrics,
-        config.metrics_mode,
-        &config.metrics_namespace,
-        &schedule::datums(&results),
-        emf_output,
-    )
-    .await;
-    if let (Some(topic), Some(message)) = (&config.alert_topic_arn, schedule::alert(&results)) {
-        if let Err(error) = alerts.publish(topic, &message).await {
-            tracing::error!(error = %error, "could not send the drift-check alert");
-        }
-    }
-    Ok(schedule::response(&results))
-}
-
-/// What the scheduled drift check needs, built once beside the auditor (the same clients).
-pub struct DriftChecker {
-    config: Config,
-    metrics: super::cloudwatch::CloudWatchMetrics,
-    alerts: super::alerts::SnsAlerts,
-}
-
-impl DriftChecker {
-    pub fn new(config: &Config, clients: &super::AwsClients) -> Self {
-        Self {
-            config: config.clone(),
-            metrics: super::cloudwatch::CloudWatchMetrics::new(clients.cloudwatch.clone()),
-            alerts: super::alerts::SnsAlerts::new(clients.sns.clone()),
-        }
-    }
-
-    pub async fn run(
-        &self,
-        request: &DriftCheck,
-        emf_output: EmfOutput,
-    ) -> Result<serde_json::Value, DriftCheckError> {
-        drift_check(
-            &self.config,
-            request,
-            &self.metrics,
-            &self.alerts,
-            emf_output,
-        )
-        .await
-    }
-}
-
 /// Who reads the source bucket, for the access problems doctor names.
 const SOURCE_CALLER: &str = "the caller (account A)";
 
-struct Reader {
+pub(super) struct Reader {
     source: aws_sdk_s3::Client,
     /// The caller's account: the expected owner of the source bucket (`ExpectedBucketOwner` on
     /// every read of it).
@@ -158,7 +57,7 @@ fn problem<E>(error: &SdkError<E, HttpResponse>, permission: &str, on: &str, who
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let status = error.raw_response().map(|r| r.status().as_u16());
+    let status = status_of(error);
     let code = error.code().unwrap_or_default();
     let detail: String = super::error::ErrorSummary::of(error)
         .to_string()
@@ -176,10 +75,6 @@ where
     }
 }
 
-fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
-    error.raw_response().map(|r| r.status().as_u16())
-}
-
 /// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes do not.
 fn decode_document(text: &str) -> String {
     if serde_json::from_str::<serde_json::Value>(text).is_ok() {
@@ -191,7 +86,7 @@ fn decode_document(text: &str) -> String {
 }
 
 impl Reader {
-    async fn new(base: &SdkConfig, config: &Config) -> Self {
+    pub(super) async fn new(base: &SdkConfig, config: &Config) -> Self {
         let path_style = uses_custom_endpoint(base);
         let s3 = |builder: aws_sdk_s3::config::Builder| {
             aws_sdk_s3::Client::from_conf(builder.force_path_style(path_style).build())
@@ -213,7 +108,7 @@ impl Reader {
         }
     }
 
-    async fn read(&self, bucket: &str) -> LiveFacts {
+    pub(super) async fn read(&self, bucket: &str) -> LiveFacts {
         let mut problems = Vec::new();
         let source = self.read_source(bucket, &mut problems).await;
         let mut role = None;

@@ -30,7 +30,7 @@ impl ErrorSummary {
     {
         let response = matches!(error, SdkError::ServiceError(_));
         Self {
-            status: error.raw_response().map(|r| r.status().as_u16()),
+            status: status_of(error),
             code: error.code().map(str::to_string),
             message: error.message().map(str::to_string),
             request_id: error.request_id().map(str::to_string),
@@ -38,6 +38,11 @@ impl ErrorSummary {
             causes: if response { Vec::new() } else { causes(error) },
         }
     }
+}
+
+/// The HTTP status the service answered, if it answered.
+pub fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
+    error.raw_response().map(|r| r.status().as_u16())
 }
 
 /// "HTTP 403 AccessDenied: Access Denied", or "dispatch failure: io error: … refused".

@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod cloudwatch;
 pub mod doctor;
+pub mod drift_check;
 pub mod error;
 pub mod inventory;
 pub mod rules;

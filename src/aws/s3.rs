@@ -284,7 +284,7 @@ impl S3Probe {
             .await;
         let answer = result.map(|_| ()).map_err(|error| {
             let mut failure = probe_error(&error, "HeadBucket");
-            match error.raw_response().map(|r| r.status().as_u16()) {
+            match super::error::status_of(&error) {
                 Some(404) => {
                     failure.kind = ProbeErrorKind::NoSuchBucket;
                     failure.message = format!("the bucket {bucket} does not exist");

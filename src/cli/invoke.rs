@@ -78,7 +78,7 @@ pub(super) async fn run_handler(
     let clients = AwsClients::load_checked(&config).await?;
     // The schedule's drift-check input runs what the Lambda runs for it.
     if let Some(request) = crate::doctor::schedule::request(payload) {
-        let drift = crate::aws::doctor::DriftChecker::new(&config, &clients);
+        let drift = crate::aws::drift_check::DriftChecker::new(&config, &clients);
         let response = drift.run(&request, EmfOutput::Stderr).await?;
         println!("{}", serde_json::to_string_pretty(&response)?);
         let failing = response["doctor"]

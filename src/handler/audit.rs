@@ -26,6 +26,46 @@ pub(super) type Plan = (
 );
 
 impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
+    /// A version someone named (`check`, a manual payload, Batch Operations) that is not
+    /// there is "not found" (and which part), not "deleted since": only an S3 event says the
+    /// version existed.
+    async fn named_but_absent(&self, object: &ObjectRef, source: &Probe) -> Option<Finding> {
+        if object.origin != Origin::Manual || !object.events.is_empty() {
+            return None;
+        }
+        match source {
+            Probe::NotFound => Some(self.not_found(object, source).await),
+            Probe::Failed(e) if e.kind == ProbeErrorKind::BadRequest => {
+                self.malformed_version(object, source).await
+            }
+            _ => None,
+        }
+    }
+
+    /// After a tag change, per destination whose replica is there: whether its tags are the
+    /// source's (`None` where not compared).
+    async fn tag_syncs(
+        &self,
+        object: &ObjectRef,
+        destinations: &[Destination],
+        probes: &[(Option<Probe>, Option<Probe>)],
+        version: Option<&str>,
+        tags: &ObjectTags,
+    ) -> Vec<Option<Result<bool, ProbeError>>> {
+        futures::future::join_all(destinations.iter().zip(probes).map(
+            |(destination, (replica, _))| async move {
+                match replica {
+                    Some(replica) => {
+                        self.tags_in_sync(object, destination, replica, version, tags)
+                            .await
+                    }
+                    None => None,
+                }
+            },
+        ))
+        .await
+    }
+
     /// One look at an object. The cheapest proof comes first: with the event's version id, the
     /// destinations are HEADed before the source, and a replica found in every one of them
     /// proves the replication (one HEAD per healthy object); the source is HEADed only when
@@ -41,18 +81,8 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             FastPath::Replicas(replicas) => replicas,
         };
         let source = self.read_source(object).await;
-        // A version someone named that is not there is "not found" (and which part), not
-        // "deleted since": only an S3 event says the version existed.
-        if object.origin == Origin::Manual && object.events.is_empty() {
-            match source {
-                Probe::NotFound => return vec![self.not_found(object, &source).await],
-                Probe::Failed(ref e) if e.kind == ProbeErrorKind::BadRequest => {
-                    if let Some(finding) = self.malformed_version(object, &source).await {
-                        return vec![finding];
-                    }
-                }
-                _ => {}
-            }
+        if let Some(finding) = self.named_but_absent(object, &source).await {
+            return vec![finding];
         }
         let (destinations, coverage, ineligible) = match self.plan(object, &source, &tags).await {
             Ok(plan) => plan,
@@ -98,19 +128,9 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             self.source_current(object, &source),
         )
         .await;
-        let syncs = futures::future::join_all(destinations.iter().zip(&probes).map(
-            |(destination, (replica, _))| async {
-                match replica {
-                    Some(replica) => {
-                        let version = version_id.as_deref();
-                        self.tags_in_sync(object, destination, replica, version, &tags)
-                            .await
-                    }
-                    None => None,
-                }
-            },
-        ))
-        .await;
+        let syncs = self
+            .tag_syncs(object, &destinations, &probes, version_id.as_deref(), &tags)
+            .await;
         for ((destination, (replica, current)), sync) in
             destinations.iter().zip(&probes).zip(&syncs)
         {
@@ -306,6 +326,20 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         }
     }
 
+    /// The source version's tags, read once per look at it (the first reader's version id).
+    async fn object_tags<'t>(
+        &self,
+        object: &ObjectRef,
+        version_id: Option<&str>,
+        tags: &'t ObjectTags,
+    ) -> &'t Result<Vec<(String, String)>, ProbeError> {
+        tags.get_or_init(|| {
+            self.probe
+                .object_tags(&object.bucket, &object.key, version_id)
+        })
+        .await
+    }
+
     /// Where the version should be, and what the rules say about it:
     /// 1. every destination S3's own replication events named (never overridden);
     /// 2. for a creation or manual audit, `AUDITOR_DESTINATION_BUCKET`, or else the destinations
@@ -364,32 +398,14 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
             Some(Vec::new())
         } else if rules.needs_tags(&object.key) {
             Some(
-                tags.get_or_init(|| {
-                    self.probe.object_tags(
-                        &object.bucket,
-                        &object.key,
-                        object.version_id.as_deref(),
-                    )
-                })
-                .await
-                .clone()?,
+                self.object_tags(object, object.version_id.as_deref(), tags)
+                    .await
+                    .clone()?,
             )
         } else {
             None
         };
-        // Eligibility from what the source HEAD showed. The storage class counts only for a
-        // version S3 gave no status: one with a status was eligible when written (a lifecycle
-        // transition to an archive class afterwards does not undo the replica).
-        let traits = match source {
-            Probe::Found(facts) => {
-                let mut traits = facts.traits();
-                if facts.replication_status.is_some() {
-                    traits.archive_class = None;
-                }
-                Some(traits)
-            }
-            _ => None,
-        };
+        let traits = eligibility_traits(source);
         let coverage = rules.coverage(&object.key, tags.as_deref(), delete_marker, traits.as_ref());
         let verdict_coverage = coverage.rule_coverage();
         for destination in coverage.destinations {
@@ -418,13 +434,7 @@ impl<P: ObjectProbe, M: MetricsPublisher, A: AlertPublisher> Auditor<P, M, A> {
         if object.origin != Origin::TagsChanged || !matches!(replica, Probe::Found(_)) {
             return None;
         }
-        let source = tags
-            .get_or_init(|| {
-                self.probe
-                    .object_tags(&object.bucket, &object.key, version_id)
-            })
-            .await;
-        let source = match source {
+        let source = match self.object_tags(object, version_id, tags).await {
             Ok(source) => source,
             Err(error) => return Some(Err(error.clone())),
         };
@@ -616,5 +626,21 @@ pub(super) fn audit_error(
         destination: None,
         age_seconds: None,
         lag_seconds: None,
+    }
+}
+
+/// Eligibility from what the source HEAD showed. The storage class counts only for a version
+/// S3 gave no status: one with a status was eligible when written (a lifecycle transition to an
+/// archive class afterwards does not undo the replica).
+fn eligibility_traits(source: &Probe) -> Option<crate::audit::rules::ObjectTraits> {
+    match source {
+        Probe::Found(facts) => {
+            let mut traits = facts.traits();
+            if facts.replication_status.is_some() {
+                traits.archive_class = None;
+            }
+            Some(traits)
+        }
+        _ => None,
     }
 }
