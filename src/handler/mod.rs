@@ -414,9 +414,9 @@ mod tests {
     use crate::audit::{Absence, ObjectFacts, Probe, ProbeError, ReplicationStatus};
     use crate::config::Config;
     use crate::metrics::EmfOutput;
-    use chrono::Utc;
     use crate::metrics::MetricDatum;
     use crate::ports::PublishError;
+    use chrono::Utc;
     use serde_json::json;
     use std::sync::Mutex as StdMutex;
 
