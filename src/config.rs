@@ -230,10 +230,7 @@ impl Config {
             1..=1000,
             "expected the queue's maxReceiveCount, a whole number from 1 to 1000",
         );
-        let destination_bucket = vars.get(DESTINATION_BUCKET);
-        if let Some(bucket) = destination_bucket.as_ref().filter(|b| !is_bucket_name(b)) {
-            vars.problem(format!("{DESTINATION_BUCKET}={bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')"));
-        }
+        let destination_bucket = destination_bucket(&mut vars);
         let metrics_namespace = metrics_namespace(&mut vars, defaults.metrics_namespace);
         let metrics_mode_set = vars.get(METRICS_MODE).is_some();
         let metrics_mode = vars.choice(
@@ -405,6 +402,14 @@ fn audit_roles<F: Fn(&str) -> Option<String>>(
         }
     }
     (default_role, per_account)
+}
+
+fn destination_bucket<F: Fn(&str) -> Option<String>>(vars: &mut Variables<F>) -> Option<String> {
+    let bucket = vars.get(DESTINATION_BUCKET)?;
+    if !is_bucket_name(&bucket) {
+        vars.problem(format!("{DESTINATION_BUCKET}={bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')"));
+    }
+    Some(bucket)
 }
 
 /// The external id the audit roles' trust policies ask for (IAM's `sts:ExternalId` rules).

@@ -50,31 +50,7 @@ pub(super) async fn run_handler(
     is_check: bool,
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut config = Config::from_env()?;
-    if let Some(left) = deadline.map(|d| d.saturating_duration_since(Instant::now())) {
-        if left <= config.deadline_margin {
-            // What a Lambda invocation this close to its deadline does, said out loud.
-            eprintln!(
-                "replication-auditor: --deadline-ms {} is within the handler's margin of {} ms (AUDITOR_DEADLINE_MARGIN_MS): nothing is audited and every item is handed back, as a Lambda invocation this close to its deadline would; give more than {} ms to audit",
-                left.as_millis(),
-                config.deadline_margin.as_millis(),
-                config.deadline_margin.as_millis()
-            );
-        }
-    }
-    // A person checking one object can afford one more HEAD: is the replica what readers of
-    // the destination see (not hidden by a later version or a delete marker)?
-    config.verify_current_version = is_check;
-    config.explain_absence = is_check;
-    // With hashed keys, a person holding a key finds its hash here (docs/security.md).
-    if let (true, crate::config::LogKeys::Hash, Some(key)) =
-        (is_check, config.log_keys, payload["key"].as_str())
-    {
-        eprintln!(
-            "replication-auditor: {key:?} shows as {} in logs and alerts (AUDITOR_LOG_KEYS=hash)",
-            config.log_keys.show(key)
-        );
-    }
+    let config = handler_config(payload, deadline, is_check)?;
     let clients = AwsClients::load_checked(&config).await?;
     // The schedule's drift-check input runs what the Lambda runs for it.
     if let Some(request) = crate::doctor::schedule::request(payload) {
@@ -88,24 +64,7 @@ pub(super) async fn run_handler(
     }
     let auditor = live_auditor(config, clients, EmfOutput::Stderr);
     let report = auditor.handle(payload, deadline).await?;
-    if let Some(unreachable) = report
-        .findings
-        .iter()
-        .find(|f| f.detail.cause == Some(crate::audit::ProbeErrorKind::Unreachable))
-    {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-            .map(|url| format!("{url} (AWS_ENDPOINT_URL)"))
-            .unwrap_or_else(|_| "the region's S3 endpoint (AWS_REGION)".to_string());
-        bail!(
-            "nothing answers at {endpoint}: check the setting{}",
-            if verbose {
-                format!(" — {}", unreachable.detail.reason)
-            } else {
-                String::new()
-            }
-        );
-    }
+    refuse_unreachable(&report, verbose)?;
     let not_found = report
         .findings
         .iter()
@@ -131,4 +90,62 @@ pub(super) async fn run_handler(
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::from(if report.is_alarming() { 1 } else { 0 }))
+}
+
+/// The configuration as the CLI runs the handler with it; says out loud what a deadline within
+/// the margin does and, for `check` with hashed keys, the key's hash.
+fn handler_config(
+    payload: &Value,
+    deadline: Option<Instant>,
+    is_check: bool,
+) -> anyhow::Result<Config> {
+    let mut config = Config::from_env()?;
+    if let Some(left) = deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+        if left <= config.deadline_margin {
+            // What a Lambda invocation this close to its deadline does, said out loud.
+            eprintln!(
+                "replication-auditor: --deadline-ms {} is within the handler's margin of {} ms (AUDITOR_DEADLINE_MARGIN_MS): nothing is audited and every item is handed back, as a Lambda invocation this close to its deadline would; give more than {} ms to audit",
+                left.as_millis(),
+                config.deadline_margin.as_millis(),
+                config.deadline_margin.as_millis()
+            );
+        }
+    }
+    // A person checking one object can afford one more HEAD: is the replica what readers of
+    // the destination see (not hidden by a later version or a delete marker)?
+    config.verify_current_version = is_check;
+    config.explain_absence = is_check;
+    // With hashed keys, a person holding a key finds its hash here (docs/security.md).
+    if let (true, crate::config::LogKeys::Hash, Some(key)) =
+        (is_check, config.log_keys, payload["key"].as_str())
+    {
+        eprintln!(
+            "replication-auditor: {key:?} shows as {} in logs and alerts (AUDITOR_LOG_KEYS=hash)",
+            config.log_keys.show(key)
+        );
+    }
+    Ok(config)
+}
+
+/// An endpoint that does not answer is a setting to fix (exit 2), not a verdict per object.
+fn refuse_unreachable(report: &crate::report::Report, verbose: bool) -> anyhow::Result<()> {
+    let Some(unreachable) = report
+        .findings
+        .iter()
+        .find(|f| f.detail.cause == Some(crate::audit::ProbeErrorKind::Unreachable))
+    else {
+        return Ok(());
+    };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .map(|url| format!("{url} (AWS_ENDPOINT_URL)"))
+        .unwrap_or_else(|_| "the region's S3 endpoint (AWS_REGION)".to_string());
+    bail!(
+        "nothing answers at {endpoint}: check the setting{}",
+        if verbose {
+            format!(" — {}", unreachable.detail.reason)
+        } else {
+            String::new()
+        }
+    )
 }

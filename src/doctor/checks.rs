@@ -99,28 +99,7 @@ pub fn destination_policy_checks(pair: &Pair, text: Option<&str>) -> Vec<Check> 
     checks.push(resource_check(pair, &statements));
     checks.push(actions_check(pair, &statements));
     let role_arn = requester_role(pair, &statements);
-    let who = RequestPrincipal::Aws {
-        account: pair.source_account.clone(),
-        arn: role_arn.clone(),
-    };
-    let context = pair.context(&role_arn);
-    let evaluations: Vec<_> = destination_needs(pair)
-        .into_iter()
-        .map(|(action, status, why)| {
-            let request = Request {
-                principal: Some(&who),
-                action,
-                resource: Some(&pair.destination_object()),
-                context: &context,
-            };
-            (
-                action,
-                status,
-                why,
-                evaluate(&[("the bucket policy", &policy)], &request),
-            )
-        })
-        .collect();
+    let evaluations = evaluate_needs(pair, &policy, &role_arn);
     checks.push(deny_check(subject, &evaluations));
     checks.push(grant_check(pair, &role_arn, &evaluations));
     // The corrected statement once, under the first line that fails for want of it.
@@ -134,6 +113,34 @@ pub fn destination_policy_checks(pair: &Pair, text: Option<&str>) -> Vec<Check> 
         ));
     }
     checks
+}
+
+/// Each action replication needs on the destination objects, as the bucket policy decides it
+/// for the replication role.
+fn evaluate_needs(pair: &Pair, policy: &Policy, role_arn: &str) -> Vec<Evaluated> {
+    let who = RequestPrincipal::Aws {
+        account: pair.source_account.clone(),
+        arn: role_arn.to_string(),
+    };
+    let context = pair.context(role_arn);
+    let resource = pair.destination_object();
+    destination_needs(pair)
+        .into_iter()
+        .map(|(action, status, why)| {
+            let request = Request {
+                principal: Some(&who),
+                action,
+                resource: Some(&resource),
+                context: &context,
+            };
+            (
+                action,
+                status,
+                why,
+                evaluate(&[("the bucket policy", policy)], &request),
+            )
+        })
+        .collect()
 }
 
 /// The role whose request the destination policy is judged for: the known replication role,
