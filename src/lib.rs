@@ -21,3 +21,4 @@ pub mod ports;
 pub mod reconcile;
 pub mod report;
 pub mod runtime;
+pub mod table;

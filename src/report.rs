@@ -121,7 +121,7 @@ impl Report {
 
     /// A plain-text table: one line per finding, then skips, rejections and counts.
     pub fn to_table(&self) -> String {
-        let mut rows = vec![[
+        let mut rows = vec![vec![
             "VERDICT".to_string(),
             "OBJECT".to_string(),
             "VERSION".to_string(),
@@ -136,7 +136,7 @@ impl Report {
                     detail.push_str(fix);
                 }
             }
-            rows.push([
+            rows.push(vec![
                 f.verdict.as_str().to_string(),
                 format!("s3://{}/{}", f.source_bucket, f.key),
                 f.version_id.clone().unwrap_or_else(|| "-".into()),
@@ -144,16 +144,9 @@ impl Report {
                 detail,
             ]);
         }
-        let widths: Vec<usize> = (0..4)
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
         let mut out = String::new();
-        for row in &rows {
-            for (c, width) in widths.iter().enumerate() {
-                out.push_str(&row[c]);
-                out.push_str(&" ".repeat(width - row[c].chars().count() + 2));
-            }
-            out.push_str(&row[4]);
+        for line in crate::table::aligned(&rows) {
+            out.push_str(&line);
             out.push('\n');
         }
         for skip in &self.skipped {
@@ -162,19 +155,10 @@ impl Report {
         for reject in &self.rejected {
             out.push_str(&format!("rejected  {}: {}\n", reject.origin, reject.error));
         }
-        let counts: Vec<String> = self
-            .counts
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(v, n)| format!("{v} {n}"))
-            .collect();
+        let counts = crate::table::counts(self.counts.iter().map(|(v, n)| (&**v, *n)));
         out.push_str(&format!(
             "counts: {}\n",
-            if counts.is_empty() {
-                "nothing audited".to_string()
-            } else {
-                counts.join(", ")
-            }
+            counts.as_deref().unwrap_or("nothing audited")
         ));
         out
     }

@@ -139,23 +139,21 @@ impl Report {
 
     /// For people: one line per check, the fix indented under it.
     pub fn to_table(&self) -> String {
-        let name_width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
-        let subject_width = self
+        let rows: Vec<Vec<String>> = self
             .checks
             .iter()
-            .map(|c| c.subject.len())
-            .max()
-            .unwrap_or(0);
+            .map(|check| {
+                vec![
+                    check.status.as_str().to_string(),
+                    check.name.to_string(),
+                    check.subject.clone(),
+                    check.found.clone(),
+                ]
+            })
+            .collect();
         let mut out = String::new();
-        for check in &self.checks {
-            let _ = writeln!(
-                out,
-                "{}  {:name_width$}  {:subject_width$}  {}",
-                check.status.as_str(),
-                check.name,
-                check.subject,
-                check.found
-            );
+        for (check, line) in self.checks.iter().zip(crate::table::aligned(&rows)) {
+            let _ = writeln!(out, "{line}");
             if let Some(fix) = &check.fix {
                 let _ = writeln!(out, "      fix:");
                 for line in fix.lines() {

@@ -72,26 +72,28 @@ impl Outcome {
             "reconcile s3://{} -> s3://{}: {} source rows, {} destination rows\n",
             self.source_bucket, self.destination_bucket, self.rows.source, self.rows.destination
         );
-        for f in self.findings.iter().take(50) {
-            out.push_str(&format!(
-                "{:<13} s3://{}/{}  {}  {}\n",
-                f.verdict.as_str(),
-                f.source_bucket,
-                f.key,
-                f.version_id.as_deref().unwrap_or("-"),
-                f.detail.reason
-            ));
+        let rows: Vec<Vec<String>> = self
+            .findings
+            .iter()
+            .take(50)
+            .map(|f| {
+                vec![
+                    f.verdict.as_str().to_string(),
+                    format!("s3://{}/{}", f.source_bucket, f.key),
+                    f.version_id.clone().unwrap_or_else(|| "-".into()),
+                    f.detail.reason.clone(),
+                ]
+            })
+            .collect();
+        for line in crate::table::aligned(&rows) {
+            out.push_str(&line);
+            out.push('\n');
         }
         if self.findings.len() > 50 || self.findings_truncated {
             out.push_str("... more alarming findings: see --output json and the counts\n");
         }
-        let counts: Vec<String> = self
-            .counts
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(v, n)| format!("{v} {n}"))
-            .collect();
-        out.push_str(&format!("counts: {}\n", counts.join(", ")));
+        let counts = crate::table::counts(self.counts.iter().map(|(v, n)| (*v, *n)));
+        out.push_str(&format!("counts: {}\n", counts.unwrap_or_default()));
         out.push_str(&format!("rules: {}\n", self.rules));
         if let Some(redrive) = &self.redrive {
             out.push_str(&format!(
