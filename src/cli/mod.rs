@@ -5,14 +5,17 @@
 //! Exit codes: 0 healthy, 1 something alarming found, 2 usage or configuration error (with a
 //! message saying what to fix).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+mod args;
 mod check;
 mod doctor;
 mod invoke;
 mod reconcile;
+
+pub(crate) use args::{bucket_name_problem, Output};
 
 /// Exit codes, the same for every subcommand.
 const EXIT_CODES: &str = "Exit codes: 0 healthy, 1 something alarming found, 2 a usage or configuration error (the message says what to fix).";
@@ -37,12 +40,6 @@ struct Cli {
     verbose: u8,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Output {
-    Json,
-    Table,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,10 +97,4 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => args.run().await,
         Command::Reconcile(args) => args.run().await,
     }
-}
-
-pub(crate) fn bucket_name_problem(flag: &str, bucket: &str) -> Option<String> {
-    (!crate::config::is_bucket_name(bucket)).then(|| {
-        format!("{flag} {bucket:?} is not a valid S3 bucket name (3–63 characters: lowercase letters, digits, '.', '-')")
-    })
 }

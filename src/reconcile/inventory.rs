@@ -1,11 +1,12 @@
 //! One side's S3 Inventory report as rows: its data files (CSV, gzip; or Parquet) read file
 //! by file, each row parsed in place, and the estimate of its decoded size.
 
+use super::error::ReconcileError;
 use super::join::{Partitions, Progress, Queue};
 use super::manifest::{
     parse_row_into, Columns, CsvFields, FileFormat, InventoryError, Manifest, Row,
 };
-use super::{join, parquet, ReconcileError};
+use super::{join, parquet};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::BufReader;

@@ -11,8 +11,8 @@
 //!    worker's share of the memory budget is split again with another hash seed until it fits,
 //!    so memory stays bounded whatever the inventories' size.
 
+use super::error::ReconcileError;
 use super::manifest::Row;
-use super::ReconcileError;
 use chrono::DateTime;
 use hashbrown::hash_table::{Entry, HashTable};
 use std::fs::File;

@@ -2,8 +2,10 @@
 //! the two HEADs had answered what the inventories say; counts, findings and re-drive lines
 //! per worker ([`Tally`]).
 
+use super::error::ReconcileError;
 use super::manifest::Row;
-use super::{ReconcileError, Rules, Settings, MAX_REPORTED_FINDINGS};
+use super::outcome::MAX_REPORTED_FINDINGS;
+use super::settings::{Rules, Settings};
 use crate::audit::rules::Destination;
 use crate::audit::rules::RuleCoverage;
 use crate::audit::verdict::AuditInput;

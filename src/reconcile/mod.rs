@@ -12,75 +12,30 @@
 //! header).
 
 pub mod athena;
+mod error;
 mod inventory;
 pub mod join;
 mod judge;
 pub mod manifest;
 mod outcome;
 pub mod parquet;
+mod settings;
 
+pub use error::ReconcileError;
 pub use inventory::Inventory;
 use inventory::{partition_both, Counted};
 use judge::{redrive_path, Context, Tally};
-pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts};
+pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts, MAX_REPORTED_FINDINGS};
+pub use settings::{Rules, Settings};
 
-use crate::audit::rules::{Destination, ReplicationRules};
-use crate::audit::{Verdict, VerdictPolicy};
+use crate::audit::rules::Destination;
+use crate::audit::Verdict;
 use chrono::Utc;
 use join::{Partitions, Progress, Queue, Sink};
-use manifest::InventoryError;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-/// Findings kept for the report; the counts and the re-drive manifest are always complete.
-pub const MAX_REPORTED_FINDINGS: usize = 1000;
-
-/// How `reconcile` runs.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub policy: VerdictPolicy,
-    /// Memory the destination join table may take before both sides are spilled.
-    pub memory_budget_bytes: u64,
-    pub spill_dir: PathBuf,
-    pub redrive: Option<PathBuf>,
-    /// Print progress lines on stderr.
-    pub progress: bool,
-    /// Threads that read, spill and join (one per core is right: the work is CPU-bound).
-    pub workers: usize,
-}
-
-/// The source's replication configuration, as far as it could be read.
-#[derive(Debug, Clone)]
-pub enum Rules {
-    Read(Option<ReplicationRules>),
-    Unreadable(String),
-    NotAsked,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error(transparent)]
-    Inventory(#[from] InventoryError),
-    #[error("cannot use the spill directory {path}: {source}")]
-    Spill {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Mismatch(String),
-    /// The destination did not fit the memory budget after all (the join then spills).
-    #[error("the destination inventory exceeds the memory budget")]
-    OverBudget,
-    #[error("cannot write the re-drive manifest {path}: {source}")]
-    Redrive {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// Removes a file when dropped (if it is still there).
 struct RemoveOnDrop(PathBuf);
@@ -521,6 +476,8 @@ fn join_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::rules::ReplicationRules;
+    use crate::audit::VerdictPolicy;
     use crate::event::keys::encode_event_key;
     use chrono::DateTime;
     use flate2::write::GzEncoder;

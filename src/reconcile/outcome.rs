@@ -4,6 +4,9 @@ use crate::audit::{Finding, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Findings kept for the report; the counts and the re-drive manifest are always complete.
+pub const MAX_REPORTED_FINDINGS: usize = 1000;
+
 /// What `reconcile` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -12,7 +15,7 @@ pub struct Outcome {
     /// Findings per verdict, every verdict present.
     pub counts: BTreeMap<&'static str, u64>,
     pub rows: RowCounts,
-    /// The first alarming findings (at most [`super::MAX_REPORTED_FINDINGS`]).
+    /// The first alarming findings (at most [`MAX_REPORTED_FINDINGS`]).
     pub findings: Vec<Finding>,
     pub findings_truncated: bool,
     /// Alarming findings in all (the exit code).
