@@ -74,6 +74,18 @@ impl FakeS3 {
         self
     }
 
+    /// The tags set for (bucket, key), the read recorded as `what bucket/key`.
+    fn tags_of(&self, what: &str, bucket: &str, key: &str) -> Vec<(String, String)> {
+        self.heads
+            .lock()
+            .unwrap()
+            .push(format!("{what} {bucket}/{key}"));
+        self.tags
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     fn lookup(
         map: &HashMap<(String, String), ObjectFacts>,
         bucket: &str,
@@ -125,15 +137,7 @@ impl ObjectProbe for FakeS3 {
         key: &str,
         _version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
-        self.heads
-            .lock()
-            .unwrap()
-            .push(format!("tags {bucket}/{key}"));
-        Ok(self
-            .tags
-            .get(&(bucket.to_string(), key.to_string()))
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.tags_of("tags", bucket, key))
     }
 
     async fn explain_absence(
@@ -151,16 +155,7 @@ impl ObjectProbe for FakeS3 {
         key: &str,
         _version_id: Option<&str>,
     ) -> Result<Vec<(String, String)>, ProbeError> {
-        let bucket = &destination.bucket;
-        self.heads
-            .lock()
-            .unwrap()
-            .push(format!("replica tags {bucket}/{key}"));
-        Ok(self
-            .tags
-            .get(&(bucket.to_string(), key.to_string()))
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.tags_of("replica tags", &destination.bucket, key))
     }
 }
 
