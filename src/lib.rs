@@ -2,10 +2,10 @@
 //!
 //! The crate is a hexagon: [`event`] turns every trigger shape into object references,
 //! [`audit`] decides a verdict per object and destination without touching AWS, [`aws`] holds
-//! every SDK call (S3 probes, assumed-role credentials, CloudWatch, SNS) behind narrow traits,
-//! [`handler`] wires one invocation together (event → audit → metrics, alerts → response),
-//! and [`cli`] is the command line around the same handler. [`config`] turns `AUDITOR_*`
-//! environment variables into a validated [`config::Config`].
+//! every SDK call behind the narrow traits of [`ports`], [`handler`] wires one invocation
+//! together and [`cli`] is the command line around the same handler. The map of every folder
+//! and file is README.md's "Architecture" (one place; `tests/architecture.rs` holds it to the
+//! files).
 
 pub mod alert;
 pub mod audit;

@@ -16,6 +16,8 @@ pub mod inventory;
 pub mod rules;
 pub mod s3;
 
+pub use s3::DestinationConfigs;
+
 use crate::config::Config;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
@@ -53,18 +55,6 @@ pub struct AwsClients {
     /// The account of the credentials in use (asked of STS on the command line only): the
     /// expected owner of every source bucket.
     pub caller_account: Option<String>,
-}
-
-/// Which S3 client configuration reaches a destination account.
-#[derive(Clone, Debug)]
-pub struct DestinationConfigs {
-    /// Audit roles by the account id in their ARN.
-    pub by_account: HashMap<String, aws_sdk_s3::Config>,
-    /// For a destination whose account the rules do not state: the single
-    /// `AUDITOR_DESTINATION_ROLE_ARN` role, or else the auditor's own credentials.
-    pub default: aws_sdk_s3::Config,
-    /// The account of `AUDITOR_DESTINATION_ROLE_ARN` (the expected owner for `default`).
-    pub default_account: Option<String>,
 }
 
 /// Configuration a person must fix before any AWS call can work, named in one line (the

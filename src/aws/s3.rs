@@ -12,7 +12,6 @@
 //! "throttled", failing credentials "credentials".
 
 use super::error::ErrorSummary;
-use super::DestinationConfigs;
 use crate::audit::rules::{Destination, ReplicationRules};
 use crate::audit::{Absence, ObjectFacts, Probe, ProbeError, ProbeErrorKind, ReplicationStatus};
 use crate::ports::ObjectProbe;
@@ -76,6 +75,18 @@ impl Regional {
 type AccountSide = (Arc<Regional>, Option<String>);
 /// A HeadBucket answer per (bucket, expected owner), with when it was asked.
 type BucketChecks = HashMap<(String, Option<String>), (Instant, Result<(), ProbeError>)>;
+
+/// Which S3 client configuration reaches a destination account.
+#[derive(Clone, Debug)]
+pub struct DestinationConfigs {
+    /// Audit roles by the account id in their ARN.
+    pub by_account: HashMap<String, aws_sdk_s3::Config>,
+    /// For a destination whose account the rules do not state: the single
+    /// `AUDITOR_DESTINATION_ROLE_ARN` role, or else the auditor's own credentials.
+    pub default: aws_sdk_s3::Config,
+    /// The account of `AUDITOR_DESTINATION_ROLE_ARN` (the expected owner for `default`).
+    pub default_account: Option<String>,
+}
 
 /// The S3 side of the auditor: the source with the auditor's own credentials, each
 /// destination account through its audit role.
