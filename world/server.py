@@ -16,7 +16,7 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import keepalive, sns_delivery
+from . import athena, keepalive, sns_delivery
 from .engine import ReplicationEngine
 from .faults import FaultError, Faults
 from .middleware import WorldMiddleware
@@ -30,6 +30,7 @@ class World:
             raise ValueError("the local world only listens on loopback")
         self.faults = Faults()
         self.engine = ReplicationEngine(replication_delay, self.faults)
+        athena.install()  # moto's Athena runs what it is sent (world/athena.py)
         self.middleware = WorldMiddleware(DomainDispatcherApplication(create_backend_app), self.engine, self.faults)
         keepalive.install()
         sns_delivery.install()  # SNS deliveries recorded on this machine, never sent (sns_delivery.py)

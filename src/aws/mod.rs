@@ -8,6 +8,7 @@
 //! call per container per credential lifetime, cached by the client's identity cache).
 
 pub mod alerts;
+pub mod athena;
 pub mod cloudwatch;
 pub mod doctor;
 pub mod drift_check;
@@ -82,6 +83,14 @@ impl AwsClients {
         let mut clients = Self::from_sdk_config(&base, config).await;
         clients.caller_account = caller_account(&base).await;
         Ok(clients)
+    }
+
+    /// The standard SDK environment with the auditor's settings, checked as
+    /// [`Self::load_checked`] checks it (for clients built apart, such as Athena's).
+    pub async fn base_checked() -> Result<SdkConfig, SetupError> {
+        let base = Self::base().await;
+        check_setup(&base).await?;
+        Ok(base)
     }
 
     pub async fn load(config: &Config) -> Self {

@@ -1,9 +1,12 @@
 //! `reconcile`: two S3 Inventory reports → a verdict per version, counts, a re-drive manifest.
 
 use super::Output;
+use crate::aws::athena::{Athena, Target};
 use crate::aws::AwsClients;
 use crate::config::Config;
 use crate::metrics::EmfOutput;
+use crate::reconcile::athena::{cost_usd, outcome, redrive_manifest, Counts, Plan, Side};
+use anyhow::bail;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +15,12 @@ pub(super) const HELP: &str = "Each manifest's sourceBucket says whose report it
 Examples:\n  \
 replication-auditor reconcile --source-manifest s3://reports/inventory/acme-reports/all/2026-12-01T01-00Z/manifest.json \\\n      \
 --destination-manifest s3://reports/inventory/acme-reports-replica/all/2026-12-01T01-00Z/manifest.json --redrive-manifest redrive.csv\n  \
-replication-auditor reconcile --offline --source-manifest ./copy/src/manifest.json --destination-manifest ./copy/dst/manifest.json\n\n\
+replication-auditor reconcile --offline --source-manifest ./copy/src/manifest.json --destination-manifest ./copy/dst/manifest.json\n  \
+replication-auditor reconcile --engine athena --athena-database inventory --athena-output s3://athena-results/reconcile/ \\\n      \
+--source-manifest s3://…/manifest.json --destination-manifest s3://…/manifest.json --redrive-manifest s3://reports/redrive/2026-12-01/\n\n\
+--engine athena runs the same decision table as SQL in Amazon Athena (src/reconcile/athena.sql): the tables are created if missing \
+(partition projection over each report's hive/ symlinks), one query counts the verdicts, and an UNLOAD writes the re-drive manifest to S3 (with a manifest.json for S3 Batch Replication); \
+workgroup, database, output location, bytes scanned and the cost ($5 per TB scanned, 10 MB minimum per query) are printed.\n\n\
 Reads: AUDITOR_LATE_AFTER_SECONDS, AUDITOR_ALARM_ON_UNREPLICATED; with --metrics AUDITOR_METRICS_MODE and AUDITOR_METRICS_NAMESPACE.";
 
 #[derive(Debug, clap::Args)]
@@ -25,9 +33,27 @@ pub(super) struct ReconcileArgs {
     #[arg(long)]
     destination_manifest: String,
     /// Write a CSV manifest (bucket,key,version; no header; keys URL-encoded) of every version
-    /// that needs re-driving, ready for S3 Batch Replication.
+    /// that needs re-driving, ready for S3 Batch Replication. With --engine athena: an empty
+    /// s3://BUCKET/PREFIX/ that Athena's UNLOAD writes the manifest's files to, with a
+    /// manifest.json listing them (S3InventoryReport_CSV_20161130) for the Batch Replication job.
     #[arg(long)]
     redrive_manifest: Option<PathBuf>,
+    /// Where the join runs: on this machine (`local`), or in Amazon Athena over both reports
+    /// (`athena`: nothing of size passes through this machine).
+    #[arg(long, value_enum, default_value = "local")]
+    engine: Engine,
+    /// The Athena workgroup the queries run in (--engine athena).
+    #[arg(long, default_value = "primary")]
+    athena_workgroup: String,
+    /// The Glue database the inventory tables are created in or reused from (--engine athena).
+    #[arg(long)]
+    athena_database: Option<String>,
+    /// s3://BUCKET/PREFIX/ for Athena's query results (--engine athena).
+    #[arg(long)]
+    athena_output: Option<String>,
+    /// How long one Athena query may run before it is stopped (--engine athena).
+    #[arg(long, default_value_t = 1800)]
+    athena_timeout_seconds: u64,
     /// Memory the join may use before both sides are spilled to partition files.
     #[arg(long, default_value_t = 262_144)]
     memory_budget_kib: u64,
@@ -45,9 +71,18 @@ pub(super) struct ReconcileArgs {
     output: Output,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Engine {
+    Local,
+    Athena,
+}
+
 /// `reconcile`: two inventories → verdicts, counts and a re-drive manifest.
 impl ReconcileArgs {
     pub(super) async fn run(self) -> anyhow::Result<ExitCode> {
+        if self.engine == Engine::Athena {
+            return run_athena(self).await;
+        }
         let args = self;
         use crate::reconcile::{reconcile, Rules, Settings};
         let config = Config::from_env()?;
@@ -85,23 +120,7 @@ impl ReconcileArgs {
             )
             .await?;
             let rules = match (&clients, args.offline) {
-                (Some(clients), false) => {
-                    use crate::ports::ObjectProbe;
-                    let probe = crate::aws::s3::S3Probe::new(
-                        clients.source_s3.clone(),
-                        clients.destination_s3.clone(),
-                    );
-                    if let Some(account) = &clients.caller_account {
-                        probe.expect_source_owner(account);
-                    }
-                    match probe
-                        .replication_rules(&source.manifest.source_bucket)
-                        .await
-                    {
-                        Ok(rules) => Rules::Read(rules),
-                        Err(error) => Rules::Unreadable(error.to_string()),
-                    }
-                }
+                (Some(clients), false) => read_rules(clients, &source.manifest.source_bucket).await,
                 _ => Rules::NotAsked,
             };
             let settings = Settings {
@@ -139,6 +158,21 @@ impl ReconcileArgs {
     }
 }
 
+/// The source bucket's replication rules, as far as they can be read.
+pub(super) async fn read_rules(clients: &AwsClients, bucket: &str) -> crate::reconcile::Rules {
+    use crate::ports::ObjectProbe;
+    use crate::reconcile::Rules;
+    let probe =
+        crate::aws::s3::S3Probe::new(clients.source_s3.clone(), clients.destination_s3.clone());
+    if let Some(account) = &clients.caller_account {
+        probe.expect_source_owner(account);
+    }
+    match probe.replication_rules(bucket).await {
+        Ok(rules) => Rules::Read(rules),
+        Err(error) => Rules::Unreadable(error.to_string()),
+    }
+}
+
 /// `reconcile --metrics`: the outcome's counts as the Lambda publishes an invocation's.
 async fn publish_reconcile_metrics(
     config: &Config,
@@ -154,4 +188,151 @@ async fn publish_reconcile_metrics(
         EmfOutput::Stderr,
     )
     .await
+}
+
+/// The flags --engine athena needs, each refused in one line naming it.
+fn athena_target(args: &ReconcileArgs) -> anyhow::Result<(Target, Option<String>)> {
+    for (flag, value) in [
+        ("--source-manifest", &args.source_manifest),
+        ("--destination-manifest", &args.destination_manifest),
+    ] {
+        if !value.starts_with("s3://") {
+            bail!("{flag} {value}: with --engine athena the report must be in S3 (s3://REPORT-BUCKET/…/manifest.json), where Athena reads it");
+        }
+    }
+    let Some(database) = args.athena_database.clone() else {
+        bail!("--athena-database is required with --engine athena (the Glue database the inventory tables go in)");
+    };
+    if database.is_empty()
+        || !database
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        bail!("--athena-database {database:?}: Athena database names are lowercase letters, digits and _");
+    }
+    let output = match &args.athena_output {
+        Some(output) if output.starts_with("s3://") && output.len() > 5 => output.clone(),
+        Some(output) => bail!("--athena-output {output:?}: expected s3://BUCKET/PREFIX/"),
+        None => bail!("--athena-output is required with --engine athena (s3://BUCKET/PREFIX/ for query results)"),
+    };
+    let redrive = match &args.redrive_manifest {
+        None => None,
+        Some(path) => match path.to_str() {
+            Some(url) if url.starts_with("s3://") && url.ends_with('/') => Some(url.to_string()),
+            _ => bail!("--redrive-manifest {}: with --engine athena, an empty s3://BUCKET/PREFIX/ (ending in /) for Athena's UNLOAD", path.display()),
+        },
+    };
+    if args.athena_timeout_seconds == 0 {
+        bail!("--athena-timeout-seconds must be at least 1");
+    }
+    if args.metrics {
+        bail!("--metrics is not available with --engine athena yet: run with --engine local");
+    }
+    let target = Target {
+        workgroup: args.athena_workgroup.clone(),
+        database,
+        output,
+        timeout: std::time::Duration::from_secs(args.athena_timeout_seconds),
+    };
+    Ok((target, redrive))
+}
+
+/// One manifest.json, read from S3 (a few kilobytes).
+async fn athena_side(
+    clients: &AwsClients,
+    url: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<Side> {
+    let (bucket, key) = url
+        .trim_start_matches("s3://")
+        .split_once('/')
+        .context("expected s3://REPORT-BUCKET/…/manifest.json")?;
+    let path = dir.join(format!("manifest-{}.json", key.len()));
+    crate::aws::inventory::download(&clients.source_s3, bucket, key, &path).await?;
+    let text = std::fs::read_to_string(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(Side::from_manifest(url, &text)?)
+}
+
+/// `reconcile --engine athena`: the manifests (small) are read here; the rows stay in S3, read
+/// by Athena (`crate::reconcile::athena` renders the SQL, `crate::aws::athena` runs it).
+async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let (target, redrive) = athena_target(&args)?;
+    let config = Config::from_env()?;
+    let base = AwsClients::base_checked().await?;
+    let clients = AwsClients::load_checked(&config).await?;
+    let dir = std::env::temp_dir();
+    let source = athena_side(&clients, &args.source_manifest, &dir).await?;
+    let destination = athena_side(&clients, &args.destination_manifest, &dir).await?;
+    let rules = match args.offline {
+        true => crate::reconcile::Rules::NotAsked,
+        false => read_rules(&clients, &source.bucket).await,
+    };
+    let plan = Plan {
+        database: target.database.clone(),
+        source,
+        destination,
+        rules,
+        policy: crate::audit::VerdictPolicy {
+            late_after: chrono::Duration::from_std(config.late_after)
+                .unwrap_or(chrono::Duration::seconds(900)),
+            alarm_on_unreplicated: config.alarm_on_unreplicated,
+        },
+        redrive: redrive.clone(),
+    };
+    let athena = Athena::new(&base, target);
+    let mut queries = Vec::new();
+    for side in [&plan.source, &plan.destination] {
+        queries.push(
+            athena
+                .run(&side.create_table(&plan.database)?, false)
+                .await?,
+        );
+    }
+    let counts = athena.run(&plan.counts_query()?, true).await?;
+    let parsed = Counts::parse(&counts.rows)?;
+    queries.push(counts);
+    let mut written = None;
+    if let (Some(sql), Some(location)) = (plan.redrive_query()?, &redrive) {
+        queries.push(athena.run(&sql, false).await?);
+        // The UNLOAD's files, listed in one manifest.json an S3 Batch Replication job takes.
+        let files = crate::aws::athena::list_written(&clients.source_s3, location).await?;
+        let bucket = location
+            .trim_start_matches("s3://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let body = redrive_manifest(&plan, bucket, &files, chrono::Utc::now());
+        let url = format!("{location}manifest.json");
+        crate::aws::athena::put(&clients.source_s3, &url, body).await?;
+        written = Some(url);
+    }
+    let outcome = outcome(&plan, &parsed, written)?;
+    let scanned: u64 = queries.iter().map(|q| q.bytes_scanned).sum();
+    // Each query is billed on its own, with its own 10 MB minimum (DDL is free).
+    let cost: f64 = queries
+        .iter()
+        .filter(|q| q.bytes_scanned > 0 || !q.rows.is_empty())
+        .map(|q| cost_usd(q.bytes_scanned))
+        .sum();
+    let t = athena.target();
+    match args.output {
+        Output::Json => {
+            let mut report = serde_json::to_value(&outcome)?;
+            report["athena"] = serde_json::json!({
+                "workgroup": t.workgroup, "database": t.database, "output_location": t.output,
+                "query_execution_ids": queries.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+                "bytes_scanned": scanned, "cost_usd": cost,
+            });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Output::Table => {
+            print!("{}", outcome.to_table());
+            println!(
+                "athena: workgroup {}, database {}, results {}; {scanned} bytes scanned, ${cost:.6} (at $5 per TB, 10 MB minimum per query)",
+                t.workgroup, t.database, t.output
+            );
+        }
+    }
+    Ok(ExitCode::from(if outcome.is_alarming() { 1 } else { 0 }))
 }

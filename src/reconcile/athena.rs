@@ -8,7 +8,7 @@
 //! `crate::aws::athena`.
 
 use super::manifest::Manifest;
-use super::{JoinInfo, Outcome, Redrive, RowCounts, Rules};
+use super::{JoinInfo, Outcome, Redrive, RowCounts, RowTotals, Rules};
 use crate::audit::rules::{Destination, ReplicationRules, RuleCoverage};
 use crate::audit::{Verdict, VerdictPolicy};
 use chrono::{DateTime, Utc};
@@ -295,9 +295,13 @@ pub fn coverage_sql(rules: &Rules, destination: &Destination, marker: bool) -> S
     prefixes.dedup();
     let mut sql = String::from("CASE");
     for prefix in &prefixes {
-        let coverage = coverage_name(rules, prefix, destination, marker);
+        let coverage = coverage_name(Rules::Read(Some(rules.clone())).coverage_of(
+            prefix,
+            marker,
+            &destination.bucket,
+        ));
         sql.push_str(&format!(
-            " WHEN starts_with(key, {}) THEN '{coverage}'",
+            " WHEN starts_with(s.key, {}) THEN '{coverage}'",
             literal(prefix)
         ));
     }
@@ -306,36 +310,21 @@ pub fn coverage_sql(rules: &Rules, destination: &Destination, marker: bool) -> S
         role_arn: rules.role_arn.clone(),
         rules: Vec::new(),
     };
-    let coverage = coverage_name(&uncovered, "", destination, marker);
+    let coverage =
+        coverage_name(Rules::Read(Some(uncovered)).coverage_of("", marker, &destination.bucket));
     sql.push_str(&format!(" ELSE '{coverage}' END"));
     sql
 }
 
-/// `Context::coverage` (src/reconcile/mod.rs) for a key whose matching prefixes are `key`'s.
-fn coverage_name(
-    rules: &ReplicationRules,
-    key: &str,
-    destination: &Destination,
-    marker: bool,
-) -> &'static str {
-    if rules.needs_tags(key) && !marker {
-        // Inventories carry no tags: a tag filter cannot be evaluated from them.
-        return "unknown";
-    }
-    let coverage = rules.coverage(key, marker.then_some(&[][..]), marker, None);
-    let here = coverage
-        .destinations
-        .iter()
-        .any(|d| d.bucket == destination.bucket)
-        || coverage.destinations.is_empty();
-    match (here, coverage.rule_coverage()) {
-        (false, _) => "not_covered",
-        (true, RuleCoverage::Covered) => "covered",
-        (true, RuleCoverage::ExcludedByTags) => "excluded_by_tags",
-        (true, RuleCoverage::NotCovered) => "not_covered",
-        (true, RuleCoverage::NoConfiguration) => "no_configuration",
+/// The name the SQL gives a coverage ([`Rules::coverage_of`], as the local join asks it).
+fn coverage_name(coverage: RuleCoverage) -> &'static str {
+    match coverage {
+        RuleCoverage::Covered => "covered",
+        RuleCoverage::ExcludedByTags => "excluded_by_tags",
+        RuleCoverage::NotCovered => "not_covered",
+        RuleCoverage::NoConfiguration => "no_configuration",
         // Encryption and storage class are not in the SQL's inputs: never ineligible.
-        (true, RuleCoverage::Ineligible(_) | RuleCoverage::Unknown) => "unknown",
+        RuleCoverage::Ineligible(_) | RuleCoverage::Unknown => "unknown",
     }
 }
 
@@ -512,26 +501,20 @@ pub fn cost_usd(bytes: u64) -> f64 {
     billed as f64 / 1e12 * PRICE_PER_TB_USD
 }
 
-/// The outcome the local join would print, from Athena's counts; the refusals `reconcile`
-/// makes after its join (an empty source report, swapped manifests) are made here too.
+/// The outcome the local join would print, from Athena's counts, after the same refusals
+/// ([`RowTotals::odd_pair`]: an empty source report, swapped manifests).
 pub fn outcome(
     plan: &Plan,
     counts: &Counts,
     redrive: Option<String>,
 ) -> Result<Outcome, AthenaError> {
-    if counts.source_rows == 0 && counts.destination_rows > 0 {
-        return Err(AthenaError::Input(format!(
-            "the source inventory lists no object, the destination's lists {}: wrong manifest, or a report of an empty or new bucket? Nothing was judged",
-            counts.destination_rows
-        )));
-    }
-    let replicas = counts.source_replicas;
-    if !matches!(plan.rules, Rules::Read(Some(_))) && replicas > 0 && replicas == counts.source_rows
-    {
-        return Err(AthenaError::Input(format!(
-            "every version in the source inventory is a replica and {} has no replication configuration the auditor can read: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
-            plan.source.bucket
-        )));
+    let totals = RowTotals {
+        source: counts.source_rows,
+        destination: counts.destination_rows,
+        source_replicas: counts.source_replicas,
+    };
+    if let Some(why) = totals.odd_pair(&plan.rules, &plan.source.bucket, None) {
+        return Err(AthenaError::Input(why));
     }
     let all: BTreeMap<&'static str, u64> = Verdict::ALL
         .iter()
@@ -560,7 +543,7 @@ pub fn outcome(
             spilled: false,
             memory_budget_bytes: 0,
         },
-        rules: rules_description(&plan.rules),
+        rules: plan.rules.describe(),
         redrive: redrive.map(|path| Redrive {
             path,
             objects: counts.redrive,
@@ -569,12 +552,212 @@ pub fn outcome(
     })
 }
 
-/// How the rules were read, as the local join says it.
-fn rules_description(rules: &Rules) -> String {
-    match rules {
-        Rules::Read(Some(_)) => "read from the source bucket's replication configuration".into(),
-        Rules::Read(None) => "the source bucket has no replication configuration".into(),
-        Rules::Unreadable(why) => format!("unreadable ({why}): coverage unknown"),
-        Rules::NotAsked => "not read (--offline): coverage unknown".into(),
+/// The manifest.json that makes the UNLOAD's files one S3 Batch Replication manifest: the
+/// `S3InventoryReport_CSV_20161130` format (S3 API Reference, JobManifestSpec) lists gzip CSV
+/// files without a header, which is what UNLOAD's TEXTFILE writes; `fileSchema` names the
+/// columns ("Configuring Amazon S3 Inventory": Bucket, Key, VersionId). `files`: (key, size,
+/// MD5 of the object, which S3 gives as the ETag of an object written in one part).
+pub fn redrive_manifest(
+    plan: &Plan,
+    report_bucket: &str,
+    files: &[(String, u64, String)],
+    created: DateTime<Utc>,
+) -> String {
+    let schema = match plan.source.has("version_id") {
+        true => "Bucket, Key, VersionId",
+        false => "Bucket, Key",
+    };
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(key, size, md5)| serde_json::json!({"key": key, "size": size, "MD5checksum": md5}))
+        .collect();
+    serde_json::json!({
+        "sourceBucket": plan.source.bucket,
+        "destinationBucket": format!("arn:aws:s3:::{report_bucket}"),
+        "version": "2016-11-30",
+        "creationTimestamp": created.timestamp_millis().to_string(),
+        "fileFormat": "CSV",
+        "fileSchema": schema,
+        "files": files,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::rules::{ReplicationRule, RuleSchema};
+
+    const URL: &str = "s3://reports/inventory/src/all/2026-12-01T01-05Z/manifest.json";
+
+    fn manifest(format: &str, schema: &str) -> String {
+        serde_json::json!({
+            "sourceBucket": "src", "destinationBucket": "arn:aws:s3:::reports",
+            "creationTimestamp": "1764032400000", "fileFormat": format, "fileSchema": schema,
+            "files": [],
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_side_is_found_where_s3_writes_the_report_and_its_hive_symlinks() {
+        let side = Side::from_manifest(
+            URL,
+            &manifest("CSV", "Bucket, Key, VersionId, ETag, ReplicationStatus"),
+        )
+        .unwrap();
+        assert_eq!(side.location, "s3://reports/inventory/src/all/hive/");
+        assert_eq!(side.dt, "2026-12-01-01-05");
+        let names: Vec<&str> = side.columns.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["bucket", "key", "version_id", "e_tag", "replication_status"]
+        );
+        let parquet = Side::from_manifest(URL, &manifest("Parquet", "message s3.inventory { required binary key (UTF8); optional boolean is_delete_marker; optional int64 last_modified_date (TIMESTAMP_MILLIS); }")).unwrap();
+        assert_eq!(
+            parquet.columns[2],
+            ("last_modified_date".into(), "timestamp".into())
+        );
+        let orc = Side::from_manifest(
+            URL,
+            &manifest("ORC", "struct<bucket:string,key:string,size:bigint>"),
+        )
+        .unwrap();
+        assert_eq!(orc.format, Format::Orc);
+        let ddl = orc.create_table("db").unwrap();
+        assert!(
+            ddl.contains("OrcSerde")
+                && ddl.contains("`size` bigint")
+                && ddl.contains("'projection.dt.type' = 'date'"),
+            "{ddl}"
+        );
+        for (format, schema, url) in [
+            ("JSON", "Bucket, Key", URL),
+            ("CSV", "Bucket, Size", URL),
+            (
+                "CSV",
+                "Bucket, Key",
+                "s3://reports/inventory/src/all/latest/manifest.json",
+            ),
+            ("CSV", "Bucket, Key; DROP TABLE x", URL),
+        ] {
+            assert!(
+                Side::from_manifest(url, &manifest(format, schema)).is_err(),
+                "{format} {schema} {url}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_or_the_text_is_refused() {
+        let side = Side::from_manifest(
+            URL,
+            &manifest(
+                "CSV",
+                "Bucket, Key, VersionId, IsDeleteMarker, LastModifiedDate, ReplicationStatus",
+            ),
+        )
+        .unwrap();
+        let mut destination = side.clone();
+        destination.bucket = "dst".into();
+        let plan = Plan {
+            database: "db".into(),
+            source: side,
+            destination,
+            rules: Rules::NotAsked,
+            policy: VerdictPolicy {
+                late_after: chrono::Duration::seconds(900),
+                alarm_on_unreplicated: true,
+            },
+            redrive: Some("s3://reports/redrive/".into()),
+        };
+        for sql in [
+            plan.counts_query().unwrap(),
+            plan.rows_query().unwrap(),
+            plan.redrive_query().unwrap().unwrap(),
+        ] {
+            assert!(!sql.contains("{{") && !sql.contains("-- "), "{sql}");
+        }
+        let unload = plan.redrive_query().unwrap().unwrap();
+        assert!(
+            unload.starts_with("UNLOAD")
+                && unload.contains("TO 's3://reports/redrive/'")
+                && unload.contains("'null'"),
+            "{unload}"
+        );
+        assert!(
+            matches!(fill("counts", &[]), Err(AthenaError::Input(m)) if m.contains("{{classified}}"))
+        );
+    }
+
+    #[test]
+    fn coverage_is_decided_by_the_longest_rule_prefix_a_key_starts_with() {
+        let rule = |prefix: &str, to: &str, tags: bool, markers: bool| ReplicationRule {
+            enabled: true,
+            schema: RuleSchema::V2,
+            prefix: prefix.into(),
+            tags: if tags {
+                vec![("team".into(), "a".into())]
+            } else {
+                Vec::new()
+            },
+            delete_marker_replication: Some(markers),
+            destination_bucket: to.into(),
+            ..ReplicationRule::default()
+        };
+        let rules = Rules::Read(Some(ReplicationRules {
+            role_arn: "arn:aws:iam::1:role/r".into(),
+            rules: vec![
+                rule("logs/", "dst", false, true),
+                rule("tagged/", "dst", true, false),
+                rule("o'ther/", "elsewhere", false, true),
+            ],
+        }));
+        let here = Destination::new("dst", None);
+        assert_eq!(
+            coverage_sql(&rules, &here, false),
+            "CASE WHEN starts_with(s.key, 'o''ther/') THEN 'not_covered' WHEN starts_with(s.key, 'tagged/') THEN 'unknown' WHEN starts_with(s.key, 'logs/') THEN 'covered' ELSE 'not_covered' END"
+        );
+        assert!(coverage_sql(&rules, &here, true).contains("'tagged/') THEN 'excluded_by_tags'"));
+        assert_eq!(
+            coverage_sql(&Rules::Read(None), &here, false),
+            "'no_configuration'"
+        );
+        assert_eq!(coverage_sql(&Rules::NotAsked, &here, true), "'unknown'");
+    }
+
+    #[test]
+    fn counts_come_back_from_the_result_rows_and_cost_follows_athenas_price() {
+        let text = |row: &[&str]| row.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let rows = vec![
+            text(&COUNT_COLUMNS),
+            text(&["destination_only", "2", "0", "0", "0", "2", "0"]),
+            text(&["missing", "3", "3", "3", "3", "0", "0"]),
+            text(&["replicated", "5", "0", "0", "5", "5", "1"]),
+        ];
+        let counts = Counts::parse(&rows).unwrap();
+        assert_eq!(
+            (
+                counts.source_rows,
+                counts.destination_rows,
+                counts.destination_only
+            ),
+            (8, 7, 2)
+        );
+        assert_eq!(
+            (counts.alarming, counts.redrive, counts.verdicts["missing"]),
+            (3, 3, 3)
+        );
+        assert!(Counts::parse(&rows[1..]).is_err());
+        assert!(Counts::parse(&[
+            text(&COUNT_COLUMNS),
+            text(&["weird", "1", "0", "0", "1", "0", "0"])
+        ])
+        .is_err());
+        // 10 MB minimum; then rounded up to the megabyte; $5 per TB.
+        assert_eq!(cost_usd(0), cost_usd(MINIMUM_BYTES_PER_QUERY));
+        assert!((cost_usd(MINIMUM_BYTES_PER_QUERY) - 0.00005).abs() < 1e-12);
+        assert!((cost_usd(1_000_000_000_000) - 5.0).abs() < 1e-9);
+        assert!((cost_usd(10_000_001) - 0.000055).abs() < 1e-12);
     }
 }

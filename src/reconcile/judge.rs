@@ -47,32 +47,8 @@ pub(super) struct Tally {
 
 impl Context<'_> {
     pub(super) fn coverage(&self, row: &Row) -> RuleCoverage {
-        match self.rules {
-            Rules::Read(None) => RuleCoverage::NoConfiguration,
-            Rules::Read(Some(rules)) if !rules.needs_tags(&row.key) || row.is_delete_marker => {
-                let coverage = rules.coverage(
-                    &row.key,
-                    row.is_delete_marker.then_some(&[][..]),
-                    row.is_delete_marker,
-                    // Encryption and storage class are not read from inventories yet: every
-                    // covered row counts as eligible.
-                    None,
-                );
-                if coverage
-                    .destinations
-                    .iter()
-                    .any(|d| d.bucket == self.destination.bucket)
-                    || coverage.destinations.is_empty()
-                {
-                    coverage.rule_coverage()
-                } else {
-                    // Covered, but by rules to other destinations only.
-                    RuleCoverage::NotCovered
-                }
-            }
-            // Inventories carry no tags: a tag filter cannot be evaluated from them.
-            _ => RuleCoverage::Unknown,
-        }
+        self.rules
+            .coverage_of(&row.key, row.is_delete_marker, &self.destination.bucket)
     }
 
     pub(super) fn object(&self, row: &Row) -> ObjectRef {

@@ -25,7 +25,7 @@ pub use error::ReconcileError;
 pub use inventory::Inventory;
 use inventory::{partition_both, Counted};
 use judge::{redrive_path, Context, Tally};
-pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts, MAX_REPORTED_FINDINGS};
+pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts, RowTotals, MAX_REPORTED_FINDINGS};
 pub use settings::{Rules, Settings};
 
 use crate::audit::rules::Destination;
@@ -316,25 +316,19 @@ fn refuse_odd_rows(
     tally: &Tally,
     rows: &Rows,
 ) -> Result<(), ReconcileError> {
-    // An empty source report would make every destination row "deleted from the source".
-    if rows.source.get() == 0 && rows.destination.get() > 0 {
-        return Err(ReconcileError::Mismatch(format!(
-            "the source inventory ({}) lists no object, the destination's ({}) lists {}: wrong manifest, or a report of an empty or new bucket? Nothing was judged",
-            source.origin,
-            destination.origin,
-            rows.destination.get()
-        )));
+    let totals = RowTotals {
+        source: rows.source.get(),
+        destination: rows.destination.get(),
+        source_replicas: tally.source_replicas,
+    };
+    match totals.odd_pair(
+        rules,
+        &context.source_bucket,
+        Some((&source.origin, &destination.origin)),
+    ) {
+        Some(why) => Err(ReconcileError::Mismatch(why)),
+        None => Ok(()),
     }
-    // Swapped manifests, told by the rows: a "source" without replication rules whose every
-    // version is a replica is the destination (a two-way bucket has rules of its own).
-    let replicas = tally.source_replicas;
-    if !matches!(rules, Rules::Read(Some(_))) && replicas > 0 && replicas == rows.source.get() {
-        return Err(ReconcileError::Mismatch(format!(
-            "every version in the source inventory ({}) is a replica and {} has no replication configuration the auditor can read: the manifests look swapped — --source-manifest is the report of the bucket that replicates",
-            source.origin, context.source_bucket
-        )));
-    }
-    Ok(())
 }
 
 /// The re-drive manifest, written beside its path and renamed there when complete: a failed
@@ -419,14 +413,7 @@ fn outcome(
             spilled: plan.partitions > 1,
             memory_budget_bytes: settings.memory_budget_bytes,
         },
-        rules: match rules {
-            Rules::Read(Some(_)) => {
-                "read from the source bucket's replication configuration".into()
-            }
-            Rules::Read(None) => "the source bucket has no replication configuration".into(),
-            Rules::Unreadable(why) => format!("unreadable ({why}): coverage unknown"),
-            Rules::NotAsked => "not read (--offline): coverage unknown".into(),
-        },
+        rules: rules.describe(),
         redrive,
         metrics: None,
     }
