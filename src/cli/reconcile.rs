@@ -247,7 +247,12 @@ async fn athena_side(
         .trim_start_matches("s3://")
         .split_once('/')
         .context("expected s3://REPORT-BUCKET/…/manifest.json")?;
-    let path = dir.join(format!("manifest-{}.json", key.len()));
+    // A name of its own per process and report: two runs on one machine never share it.
+    let path = dir.join(format!(
+        "replication-auditor-{}-{}",
+        std::process::id(),
+        key.replace('/', "_")
+    ));
     crate::aws::inventory::download(&clients.source_s3, bucket, key, &path).await?;
     let text = std::fs::read_to_string(&path)?;
     let _ = std::fs::remove_file(&path);
