@@ -712,6 +712,22 @@ async fn reconcile_through_the_worlds_athena_matches_the_local_join_and_writes_t
         assert_eq!(code, 2, "{flags:?}: {stderr}");
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
+    // The same report as source and destination: refused before any query, as the local join
+    // refuses it (every version would join itself and read "replicated").
+    let mut same = vec![
+        "reconcile",
+        "--source-manifest",
+        &source.url,
+        "--destination-manifest",
+        &source.url,
+    ];
+    same.extend(athena);
+    let (code, report, stderr) = auditor(&world, &same);
+    assert_eq!(code, 2, "{report} {stderr}");
+    assert!(
+        stderr.contains("both manifests are reports of bucket"),
+        "{stderr}"
+    );
     // A data file Athena cannot read: the query FAILED, and its reason is the error.
     let data = &source.manifest.files[0].key;
     world

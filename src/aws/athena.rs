@@ -71,7 +71,16 @@ impl Athena {
     /// Runs one statement to its end; its rows if `read_rows`.
     pub async fn run(&self, sql: &str, read_rows: bool) -> Result<Finished, AthenaCallError> {
         let id = self.start(sql).await?;
-        let bytes_scanned = self.wait(&id).await?;
+        let bytes_scanned = match self.wait(&id).await {
+            Ok(bytes) => bytes,
+            // Polling failed (after the SDK's retries): the query is stopped, not left
+            // running and billing with nobody waiting for it.
+            Err(error @ AthenaCallError::Call { .. }) => {
+                self.stop(&id).await;
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
         let rows = match read_rows {
             true => self.rows(&id).await?,
             false => Vec::new(),
@@ -125,6 +134,16 @@ impl Athena {
         }
     }
 
+    /// StopQueryExecution, best effort (the error that made it needed is the one reported).
+    async fn stop(&self, id: &str) {
+        let _ = self
+            .client
+            .stop_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await;
+    }
+
     /// Polls until the query ends; its bytes scanned.
     async fn wait(&self, id: &str) -> Result<u64, AthenaCallError> {
         let deadline = tokio::time::Instant::now() + self.target.timeout;
@@ -165,12 +184,7 @@ impl Athena {
                 _ => {}
             }
             if tokio::time::Instant::now() + pause > deadline {
-                let _ = self
-                    .client
-                    .stop_query_execution()
-                    .query_execution_id(id)
-                    .send()
-                    .await;
+                self.stop(id).await;
                 return Err(AthenaCallError::Query {
                     id: id.to_string(),
                     state: "did not finish".into(),

@@ -21,6 +21,30 @@ pub enum DownloadError {
     },
 }
 
+/// How a failed read of `s3://bucket/key` is told.
+fn get_error<'a>(bucket: &'a str, key: &'a str) -> impl Fn(String) -> DownloadError + 'a {
+    move |message| DownloadError::Get {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        message,
+    }
+}
+
+/// GetObject of `s3://bucket/key`, its body still to be read.
+async fn get_object(
+    config: &aws_sdk_s3::Config,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, DownloadError> {
+    aws_sdk_s3::Client::from_conf(config.clone())
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| get_error(bucket, key)(super::error::ErrorSummary::of(&e).to_string()))
+}
+
 /// Streams `s3://bucket/key` into `path`.
 pub async fn download(
     config: &aws_sdk_s3::Config,
@@ -28,19 +52,8 @@ pub async fn download(
     key: &str,
     path: &Path,
 ) -> Result<(), DownloadError> {
-    let get_error = |message: String| DownloadError::Get {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        message,
-    };
-    let client = aws_sdk_s3::Client::from_conf(config.clone());
-    let output = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| get_error(super::error::ErrorSummary::of(&e).to_string()))?;
+    let get_error = get_error(bucket, key);
+    let output = get_object(config, bucket, key).await?;
     let write_error = |source| DownloadError::Write {
         path: path.display().to_string(),
         source,
@@ -56,6 +69,31 @@ pub async fn download(
     }
     file.flush().await.map_err(write_error)?;
     Ok(())
+}
+
+/// A small object (a manifest.json) read into memory: refused past `limit` bytes or when it is
+/// not UTF-8.
+pub async fn read_text(
+    config: &aws_sdk_s3::Config,
+    bucket: &str,
+    key: &str,
+    limit: u64,
+) -> Result<String, DownloadError> {
+    let get_error = get_error(bucket, key);
+    let output = get_object(config, bucket, key).await?;
+    let length = output.content_length.unwrap_or(0).max(0) as u64;
+    if length > limit {
+        return Err(get_error(format!(
+            "{length} bytes: larger than a manifest.json can be ({limit} at most)"
+        )));
+    }
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .map_err(|e| get_error(e.to_string()))?
+        .into_bytes();
+    String::from_utf8(bytes.to_vec()).map_err(|_| get_error("not UTF-8 text".into()))
 }
 
 /// Opens one side's inventory: `s3://BUCKET/KEY/manifest.json` (manifest and data files

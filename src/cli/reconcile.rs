@@ -238,24 +238,13 @@ fn athena_target(args: &ReconcileArgs) -> anyhow::Result<(Target, Option<String>
 }
 
 /// One manifest.json, read from S3 (a few kilobytes).
-async fn athena_side(
-    clients: &AwsClients,
-    url: &str,
-    dir: &std::path::Path,
-) -> anyhow::Result<Side> {
+async fn athena_side(clients: &AwsClients, url: &str) -> anyhow::Result<Side> {
     let (bucket, key) = url
         .trim_start_matches("s3://")
         .split_once('/')
         .context("expected s3://REPORT-BUCKET/…/manifest.json")?;
-    // A name of its own per process and report: two runs on one machine never share it.
-    let path = dir.join(format!(
-        "replication-auditor-{}-{}",
-        std::process::id(),
-        key.replace('/', "_")
-    ));
-    crate::aws::inventory::download(&clients.source_s3, bucket, key, &path).await?;
-    let text = std::fs::read_to_string(&path)?;
-    let _ = std::fs::remove_file(&path);
+    // A manifest.json is a few kilobytes; 16 MiB is far past any S3 writes.
+    let text = crate::aws::inventory::read_text(&clients.source_s3, bucket, key, 16 << 20).await?;
     Ok(Side::from_manifest(url, &text)?)
 }
 
@@ -266,13 +255,22 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     let config = Config::from_env()?;
     let base = AwsClients::base_checked().await?;
     let clients = AwsClients::load_checked(&config).await?;
-    let dir = std::env::temp_dir();
-    let source = athena_side(&clients, &args.source_manifest, &dir).await?;
-    let destination = athena_side(&clients, &args.destination_manifest, &dir).await?;
+    let source = athena_side(&clients, &args.source_manifest).await?;
+    let destination = athena_side(&clients, &args.destination_manifest).await?;
     let rules = match args.offline {
         true => crate::reconcile::Rules::NotAsked,
         false => read_rules(&clients, &source.bucket).await,
     };
+    let pair = crate::reconcile::ReportPair {
+        source_bucket: &source.bucket,
+        destination_bucket: &destination.bucket,
+        source_versioned: source.has("version_id"),
+        destination_versioned: destination.has("version_id"),
+        names: (&args.source_manifest, &args.destination_manifest),
+    };
+    if let Some(why) = pair.refusal(&rules) {
+        bail!("{why}");
+    }
     let plan = Plan {
         database: target.database.clone(),
         source,
@@ -296,6 +294,11 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     }
     let counts = athena.run(&plan.counts_query()?, true).await?;
     let parsed = Counts::parse(&counts.rows)?;
+    // Refused before the UNLOAD: a refused pair leaves no re-drive manifest behind.
+    let totals = parsed.totals();
+    if let Some(why) = totals.odd_pair(&plan.rules, &plan.source.bucket, None) {
+        bail!("{why}");
+    }
     queries.push(counts);
     let mut written = None;
     if let (Some(sql), Some(location)) = (plan.redrive_query()?, &redrive) {
@@ -313,6 +316,18 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         written = Some(url);
     }
     let outcome = outcome(&plan, &parsed, written)?;
+    print_athena(&outcome, &queries, athena.target(), args.output)?;
+    Ok(ExitCode::from(if outcome.is_alarming() { 1 } else { 0 }))
+}
+
+/// The outcome as the local join prints it, and what Athena ran: workgroup, database, output
+/// location, the query ids, bytes scanned and the cost.
+fn print_athena(
+    outcome: &crate::reconcile::Outcome,
+    queries: &[crate::aws::athena::Finished],
+    t: &Target,
+    output: Output,
+) -> anyhow::Result<()> {
     let scanned: u64 = queries.iter().map(|q| q.bytes_scanned).sum();
     // Each query is billed on its own, with its own 10 MB minimum (DDL is free).
     let cost: f64 = queries
@@ -320,10 +335,9 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         .filter(|q| q.bytes_scanned > 0 || !q.rows.is_empty())
         .map(|q| cost_usd(q.bytes_scanned))
         .sum();
-    let t = athena.target();
-    match args.output {
+    match output {
         Output::Json => {
-            let mut report = serde_json::to_value(&outcome)?;
+            let mut report = serde_json::to_value(outcome)?;
             report["athena"] = serde_json::json!({
                 "workgroup": t.workgroup, "database": t.database, "output_location": t.output,
                 "query_execution_ids": queries.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
@@ -339,5 +353,5 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::from(if outcome.is_alarming() { 1 } else { 0 }))
+    Ok(())
 }

@@ -99,6 +99,14 @@ impl Side {
                     "{stamp:?} is not the YYYY-MM-DDTHH-MMZ folder S3 writes"
                 ))
             })?;
+        // The location is a string literal of Hive DDL, where a backslash escapes: neither it
+        // nor a quote may be in it (S3 Inventory's own prefixes hold neither).
+        if bucket_and_key.contains(['\\', '\'']) {
+            return Err(input(
+                "a report location with a backslash or a quote cannot be an Athena table's LOCATION"
+                    .into(),
+            ));
+        }
         Ok(Self {
             bucket: manifest.source_bucket.clone(),
             format,
@@ -109,7 +117,8 @@ impl Side {
         })
     }
 
-    fn has(&self, column: &str) -> bool {
+    /// The report lists this column (snake case: `version_id`).
+    pub fn has(&self, column: &str) -> bool {
         self.columns.iter().any(|(name, _)| name == column)
     }
 
@@ -349,20 +358,34 @@ pub fn fill(section: &str, values: &[(&str, String)]) -> Result<String, AthenaEr
         .ok_or_else(|| AthenaError::Input(format!("athena.sql has no section {section}")))?;
     let body = &SQL[start + marker.len()..];
     let body = &body[..body.find("\n-- section: ").unwrap_or(body.len())];
-    let mut text: String = body
+    let text: String = body
         .lines()
         .filter(|line| !line.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
         .join("\n");
-    for (name, value) in values {
-        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    // One pass over the template only: a value is never searched for placeholders again (a
+    // rule prefix or a URL holding `{{…}}` stays text inside its literal).
+    let mut filled = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("{{") {
+        filled.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let name = after.find("}}").map(|end| &after[..end]);
+        match name.and_then(|name| values.iter().find(|(n, _)| *n == name)) {
+            Some((name, value)) => {
+                filled.push_str(value);
+                rest = &after[name.len() + 2..];
+            }
+            None => {
+                return Err(AthenaError::Input(format!(
+                    "athena.sql section {section}: placeholder {{{{{}}}}} not filled",
+                    name.unwrap_or(after)
+                )))
+            }
+        }
     }
-    if let Some(at) = text.find("{{") {
-        let name: String = text[at..].chars().take_while(|c| *c != '}').collect();
-        return Err(AthenaError::Input(format!(
-            "athena.sql section {section}: placeholder {name}}}}} not filled"
-        )));
-    }
+    filled.push_str(rest);
+    let text = filled;
     Ok(text.trim().to_string())
 }
 
@@ -461,6 +484,15 @@ const COUNT_COLUMNS: [&str; 7] = [
 
 impl Counts {
     /// From the result rows, header first (as GetQueryResults returns a SELECT's).
+    /// The rows both reports held, for [`RowTotals::odd_pair`].
+    pub fn totals(&self) -> RowTotals {
+        RowTotals {
+            source: self.source_rows,
+            destination: self.destination_rows,
+            source_replicas: self.source_replicas,
+        }
+    }
+
     pub fn parse(rows: &[Vec<String>]) -> Result<Self, AthenaError> {
         let Some((header, rows)) = rows.split_first() else {
             return Err(AthenaError::Result("no rows".into()));
@@ -508,12 +540,10 @@ pub fn outcome(
     counts: &Counts,
     redrive: Option<String>,
 ) -> Result<Outcome, AthenaError> {
-    let totals = RowTotals {
-        source: counts.source_rows,
-        destination: counts.destination_rows,
-        source_replicas: counts.source_replicas,
-    };
-    if let Some(why) = totals.odd_pair(&plan.rules, &plan.source.bucket, None) {
+    if let Some(why) = counts
+        .totals()
+        .odd_pair(&plan.rules, &plan.source.bucket, None)
+    {
         return Err(AthenaError::Input(why));
     }
     let all: BTreeMap<&'static str, u64> = Verdict::ALL
@@ -646,6 +676,20 @@ mod tests {
                 "{format} {schema} {url}"
             );
         }
+    }
+
+    #[test]
+    fn a_value_is_never_read_for_placeholders_again() {
+        // A rule prefix holding `{{…}}` stays text inside its literal.
+        let sql = fill(
+            "rows",
+            &[("classified", "SELECT '{{classified}} x{{now}}' AS k".into())],
+        )
+        .unwrap();
+        assert!(
+            sql.contains("SELECT '{{classified}} x{{now}}' AS k"),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod join;
 mod judge;
 pub mod manifest;
 mod outcome;
+mod pair;
 pub mod parquet;
 mod settings;
 
@@ -25,7 +26,8 @@ pub use error::ReconcileError;
 pub use inventory::Inventory;
 use inventory::{partition_both, Counted};
 use judge::{redrive_path, Context, Tally};
-pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts, RowTotals, MAX_REPORTED_FINDINGS};
+pub use outcome::{JoinInfo, Outcome, Redrive, RowCounts, MAX_REPORTED_FINDINGS};
+pub use pair::{ReportPair, RowTotals};
 pub use settings::{Rules, Settings};
 
 use crate::audit::rules::Destination;
@@ -46,48 +48,23 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// Refuses two reports that cannot be a source and its destination: the same bucket twice, one
-/// listing versions and the other not, or a "destination" the source's rules never replicate
-/// to (swapped manifests). Each
-/// manifest's `sourceBucket` says whose report it is.
+/// Refuses two reports that cannot be a source and its destination ([`ReportPair::refusal`]).
 fn check_pair(
     source: &Inventory,
     destination: &Inventory,
     rules: &Rules,
 ) -> Result<(), ReconcileError> {
-    let (from, to) = (
-        &source.manifest.source_bucket,
-        &destination.manifest.source_bucket,
-    );
-    if from == to {
-        return Err(ReconcileError::Mismatch(format!(
-            "both manifests are reports of bucket {from}: give the source bucket's report as --source-manifest and the destination bucket's as --destination-manifest"
-        )));
+    let pair = ReportPair {
+        source_bucket: &source.manifest.source_bucket,
+        destination_bucket: &destination.manifest.source_bucket,
+        source_versioned: source.columns.version_id.is_some(),
+        destination_versioned: destination.columns.version_id.is_some(),
+        names: (&source.origin, &destination.origin),
+    };
+    match pair.refusal(rules) {
+        Some(why) => Err(ReconcileError::Mismatch(why)),
+        None => Ok(()),
     }
-    if let Rules::Read(Some(rules)) = rules {
-        let destinations: Vec<&str> = rules
-            .rules
-            .iter()
-            .map(|r| r.destination_bucket.as_str())
-            .collect();
-        if !destinations.contains(&to.as_str()) {
-            return Err(ReconcileError::Mismatch(format!(
-                "{from}'s replication rules never replicate to {to} (they name {}): are the manifests swapped? --source-manifest is the report of the bucket that replicates",
-                if destinations.is_empty() { "no destination".to_string() } else { destinations.join(", ") }
-            )));
-        }
-    }
-    if source.columns.version_id.is_some() != destination.columns.version_id.is_some() {
-        let (versioned, current) = if source.columns.version_id.is_some() {
-            (&source.origin, &destination.origin)
-        } else {
-            (&destination.origin, &source.origin)
-        };
-        return Err(ReconcileError::Mismatch(format!(
-            "{versioned} lists object versions and {current} does not: reconcile two all-versions reports, or two current-version reports"
-        )));
-    }
-    Ok(())
 }
 
 /// Joins the two inventories and judges every version. `rules` are the source bucket's.

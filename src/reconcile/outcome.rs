@@ -1,6 +1,5 @@
 //! What `reconcile` found, and its table for people.
 
-use super::settings::Rules;
 use crate::audit::{Finding, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -109,45 +108,5 @@ impl Outcome {
             out.push_str(&format!("metrics: {delivery:?}\n"));
         }
         out
-    }
-}
-
-/// The rows of both reports, as the local join or Athena counted them.
-pub struct RowTotals {
-    pub source: u64,
-    pub destination: u64,
-    /// Source rows whose status is REPLICA.
-    pub source_replicas: u64,
-}
-
-impl RowTotals {
-    /// What the rows show cannot be a source and its destination (`names`: where each report
-    /// came from, for the message).
-    pub fn odd_pair(
-        &self,
-        rules: &Rules,
-        source_bucket: &str,
-        names: Option<(&str, &str)>,
-    ) -> Option<String> {
-        let (source, destination) = match names {
-            Some((source, destination)) => (format!(" ({source})"), format!(" ({destination})")),
-            None => (String::new(), String::new()),
-        };
-        // An empty source report would make every destination row "deleted from the source".
-        if self.source == 0 && self.destination > 0 {
-            return Some(format!(
-                "the source inventory{source} lists no object, the destination's{destination} lists {}: wrong manifest, or a report of an empty or new bucket? Nothing was judged",
-                self.destination
-            ));
-        }
-        // Swapped manifests, told by the rows: a "source" without replication rules whose every
-        // version is a replica is the destination (a two-way bucket has rules of its own).
-        let replicas = self.source_replicas;
-        if !matches!(rules, Rules::Read(Some(_))) && replicas > 0 && replicas == self.source {
-            return Some(format!(
-                "every version in the source inventory{source} is a replica and {source_bucket} has no replication configuration the auditor can read: the manifests look swapped — --source-manifest is the report of the bucket that replicates"
-            ));
-        }
-        None
     }
 }
