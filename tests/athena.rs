@@ -339,27 +339,9 @@ async fn objects_in_every_state(world: &World) {
         world.delete(SOURCE_KEY, bucket, "old draft.txt").await;
     }
     // Written while the source had no replication rule (S3 gives it no status).
-    let a = world.s3(SOURCE_KEY);
-    let config = a
-        .get_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .send()
-        .await
-        .unwrap()
-        .replication_configuration
-        .unwrap();
-    a.delete_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .send()
-        .await
-        .unwrap();
-    world.put(HEALTHY_SOURCE, "before the rule.txt", b"x").await;
-    a.put_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .replication_configuration(config)
-        .send()
-        .await
-        .unwrap();
+    world
+        .put_before_the_rule(HEALTHY_SOURCE, "before the rule.txt", b"x")
+        .await;
     let b = world.s3(DESTINATION_KEY);
     b.delete_object()
         .bucket(HEALTHY_DESTINATION)
@@ -375,7 +357,9 @@ async fn objects_in_every_state(world: &World) {
         .send()
         .await
         .unwrap();
-    a.delete_object()
+    world
+        .s3(SOURCE_KEY)
+        .delete_object()
         .bucket(HEALTHY_SOURCE)
         .key("gone.txt")
         .version_id(&gone)

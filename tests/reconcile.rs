@@ -51,26 +51,9 @@ async fn objects_in_every_state(world: &World) {
         .await;
     world.drain();
     // Written while the source had no replication rule (S3 gives it no status).
-    let config = a
-        .get_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .send()
-        .await
-        .unwrap()
-        .replication_configuration
-        .unwrap();
-    a.delete_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .send()
-        .await
-        .unwrap();
-    world.put(HEALTHY_SOURCE, "before the rule.txt", b"x").await;
-    a.put_bucket_replication()
-        .bucket(HEALTHY_SOURCE)
-        .replication_configuration(config)
-        .send()
-        .await
-        .unwrap();
+    world
+        .put_before_the_rule(HEALTHY_SOURCE, "before the rule.txt", b"x")
+        .await;
     // Someone deleted a replica in B; someone deleted a source version in A.
     world
         .s3(DESTINATION_KEY)

@@ -56,6 +56,9 @@ pub struct AwsClients {
     /// The account of the credentials in use (asked of STS on the command line only): the
     /// expected owner of every source bucket.
     pub caller_account: Option<String>,
+    /// The SDK environment the clients were built from (for clients built apart, such as
+    /// Athena's on the command line).
+    pub base: SdkConfig,
 }
 
 /// Configuration a person must fix before any AWS call can work, named in one line (the
@@ -83,14 +86,6 @@ impl AwsClients {
         let mut clients = Self::from_sdk_config(&base, config).await;
         clients.caller_account = caller_account(&base).await;
         Ok(clients)
-    }
-
-    /// The standard SDK environment with the auditor's settings, checked as
-    /// [`Self::load_checked`] checks it (for clients built apart, such as Athena's).
-    pub async fn base_checked() -> Result<SdkConfig, SetupError> {
-        let base = Self::base().await;
-        check_setup(&base).await?;
-        Ok(base)
     }
 
     pub async fn load(config: &Config) -> Self {
@@ -151,6 +146,7 @@ impl AwsClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(base),
             sns: aws_sdk_sns::Client::new(base),
             caller_account: None,
+            base: base.clone(),
         }
     }
 }

@@ -253,7 +253,6 @@ async fn athena_side(clients: &AwsClients, url: &str) -> anyhow::Result<Side> {
 async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     let (target, redrive) = athena_target(&args)?;
     let config = Config::from_env()?;
-    let base = AwsClients::base_checked().await?;
     let clients = AwsClients::load_checked(&config).await?;
     let source = athena_side(&clients, &args.source_manifest).await?;
     let destination = athena_side(&clients, &args.destination_manifest).await?;
@@ -283,7 +282,7 @@ async fn run_athena(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         },
         redrive: redrive.clone(),
     };
-    let athena = Athena::new(&base, target);
+    let athena = Athena::new(&clients.base, target);
     let mut queries = Vec::new();
     for side in [&plan.source, &plan.destination] {
         queries.push(

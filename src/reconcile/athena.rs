@@ -8,6 +8,7 @@
 //! `crate::aws::athena`.
 
 use super::manifest::Manifest;
+use super::settings::row_coverage;
 use super::{JoinInfo, Outcome, Redrive, RowCounts, RowTotals, Rules};
 use crate::audit::rules::{Destination, ReplicationRules, RuleCoverage};
 use crate::audit::{Verdict, VerdictPolicy};
@@ -139,10 +140,19 @@ impl Side {
 
     /// `CREATE EXTERNAL TABLE IF NOT EXISTS` for this side.
     pub fn create_table(&self, database: &str) -> Result<String, AthenaError> {
-        let section = match self.format {
-            Format::Csv => "create_table_csv",
-            Format::Parquet => "create_table_parquet",
-            Format::Orc => "create_table_orc",
+        let (serde, output_format) = match self.format {
+            Format::Csv => (
+                "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+                "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            ),
+            Format::Parquet => (
+                "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            ),
+            Format::Orc => (
+                "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+                "org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat",
+            ),
         };
         let columns: Vec<String> = self
             .columns
@@ -150,9 +160,11 @@ impl Side {
             .map(|(name, kind)| format!("  `{name}` {kind}"))
             .collect();
         fill(
-            section,
+            "create_table",
             &[
                 ("table", self.table(database)),
+                ("serde", literal(serde)),
+                ("output_format", literal(output_format)),
                 ("columns", columns.join(",\n")),
                 ("location", literal(&self.location)),
             ],
@@ -304,11 +316,7 @@ pub fn coverage_sql(rules: &Rules, destination: &Destination, marker: bool) -> S
     prefixes.dedup();
     let mut sql = String::from("CASE");
     for prefix in &prefixes {
-        let coverage = coverage_name(Rules::Read(Some(rules.clone())).coverage_of(
-            prefix,
-            marker,
-            &destination.bucket,
-        ));
+        let coverage = coverage_name(row_coverage(rules, prefix, marker, &destination.bucket));
         sql.push_str(&format!(
             " WHEN starts_with(s.key, {}) THEN '{coverage}'",
             literal(prefix)
@@ -319,13 +327,12 @@ pub fn coverage_sql(rules: &Rules, destination: &Destination, marker: bool) -> S
         role_arn: rules.role_arn.clone(),
         rules: Vec::new(),
     };
-    let coverage =
-        coverage_name(Rules::Read(Some(uncovered)).coverage_of("", marker, &destination.bucket));
+    let coverage = coverage_name(row_coverage(&uncovered, "", marker, &destination.bucket));
     sql.push_str(&format!(" ELSE '{coverage}' END"));
     sql
 }
 
-/// The name the SQL gives a coverage ([`Rules::coverage_of`], as the local join asks it).
+/// The name the SQL gives a coverage ([`row_coverage`], as the local join asks it).
 fn coverage_name(coverage: RuleCoverage) -> &'static str {
     match coverage {
         RuleCoverage::Covered => "covered",

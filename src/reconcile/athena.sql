@@ -6,61 +6,25 @@
 -- Sections start with `-- section: NAME`; src/reconcile/athena.rs fills the `{{placeholders}}`
 -- (identifiers and literals it has validated or quoted) and refuses a text with one left over.
 
--- section: create_table_csv
+-- section: create_table
 -- One side's report, as the S3 User Guide's "Querying Amazon S3 Inventory with Amazon Athena"
--- defines the table: the report's own columns (in fileSchema order: OpenCSVSerDe maps by
--- position, and reads every field as a string), partitioned by `dt` over the `hive/` folder of
+-- defines the table: the report's own columns, partitioned by `dt` over the `hive/` folder of
 -- symlink.txt files S3 writes beside each report ("Locating your inventory list":
--- `hive/dt=YYYY-MM-DD-HH-MM/symlink.txt`). Partition projection instead of MSCK REPAIR or
--- ALTER TABLE ADD PARTITION: a new report is queryable at once, nothing is written to the Glue
--- catalog per report, and the query names its `dt`, so Athena reads that report's files only.
--- The interval is one minute (the guide's example uses hours): a report's `dt` carries the
--- minute S3 started it, and any minute must be a projected value.
+-- `hive/dt=YYYY-MM-DD-HH-MM/symlink.txt`). The SerDe and output format are the guide's for the
+-- report's format: CSV (OpenCSVSerDe, which maps columns by position, in fileSchema order, and
+-- reads every field as a string), Parquet and ORC (columns by name, typed as the guide types
+-- them). Partition projection instead of MSCK REPAIR or ALTER TABLE ADD PARTITION: a new report
+-- is queryable at once, nothing is written to the Glue catalog per report, and the query names
+-- its `dt`, so Athena reads that report's files only. The interval is one minute (the guide's
+-- example uses hours): a report's `dt` carries the minute S3 started it, and any minute must be
+-- a projected value.
 CREATE EXTERNAL TABLE IF NOT EXISTS {{table}} (
 {{columns}}
 )
 PARTITIONED BY (dt string)
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+ROW FORMAT SERDE {{serde}}
 STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
-OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
-LOCATION {{location}}
-TBLPROPERTIES (
-  'projection.enabled' = 'true',
-  'projection.dt.type' = 'date',
-  'projection.dt.format' = 'yyyy-MM-dd-HH-mm',
-  'projection.dt.range' = '2016-01-01-00-00,NOW',
-  'projection.dt.interval' = '1',
-  'projection.dt.interval.unit' = 'MINUTES'
-)
-
--- section: create_table_parquet
--- The same for Parquet reports (columns by name, typed as the guide types them).
-CREATE EXTERNAL TABLE IF NOT EXISTS {{table}} (
-{{columns}}
-)
-PARTITIONED BY (dt string)
-ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
-STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
-OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
-LOCATION {{location}}
-TBLPROPERTIES (
-  'projection.enabled' = 'true',
-  'projection.dt.type' = 'date',
-  'projection.dt.format' = 'yyyy-MM-dd-HH-mm',
-  'projection.dt.range' = '2016-01-01-00-00,NOW',
-  'projection.dt.interval' = '1',
-  'projection.dt.interval.unit' = 'MINUTES'
-)
-
--- section: create_table_orc
--- The same for ORC reports.
-CREATE EXTERNAL TABLE IF NOT EXISTS {{table}} (
-{{columns}}
-)
-PARTITIONED BY (dt string)
-ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.orc.OrcSerde'
-STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
-OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat'
+OUTPUTFORMAT {{output_format}}
 LOCATION {{location}}
 TBLPROPERTIES (
   'projection.enabled' = 'true',

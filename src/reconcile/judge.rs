@@ -86,16 +86,9 @@ impl Context<'_> {
                 RuleCoverage::NotCovered | RuleCoverage::NoConfiguration
             );
         let input = AuditInput {
-            object: &object,
-            source: &source,
             destination: (!unreplicated_marker).then_some(&self.destination),
             replica: (!unreplicated_marker).then_some(&replica),
-            current: None,
-            source_current: None,
-            tags_in_sync: None,
-            absence: None,
-            coverage,
-            now: self.now,
+            ..AuditInput::of(&object, &source, coverage, self.now)
         };
         self.record(tally, decide(&input, &self.settings.policy))
     }
@@ -108,17 +101,10 @@ impl Context<'_> {
             tally.destination_only += 1;
             return Ok(());
         }
+        let object = self.object(row);
         let input = AuditInput {
-            object: &self.object(row),
-            source: &Probe::NotFound,
             destination: Some(&self.destination),
-            replica: None,
-            current: None,
-            source_current: None,
-            tags_in_sync: None,
-            absence: None,
-            coverage: RuleCoverage::Unknown,
-            now: self.now,
+            ..AuditInput::of(&object, &Probe::NotFound, RuleCoverage::Unknown, self.now)
         };
         self.record(tally, decide(&input, &self.settings.policy))
     }

@@ -46,21 +46,31 @@ impl Rules {
     pub fn coverage_of(&self, key: &str, delete_marker: bool, destination: &str) -> RuleCoverage {
         match self {
             Rules::Read(None) => RuleCoverage::NoConfiguration,
-            Rules::Read(Some(rules)) if !rules.needs_tags(key) || delete_marker => {
-                let coverage =
-                    rules.coverage(key, delete_marker.then_some(&[][..]), delete_marker, None);
-                let here = coverage.destinations.is_empty()
-                    || coverage
-                        .destinations
-                        .iter()
-                        .any(|d| d.bucket == destination);
-                if here {
-                    coverage.rule_coverage()
-                } else {
-                    RuleCoverage::NotCovered
-                }
-            }
+            Rules::Read(Some(rules)) => row_coverage(rules, key, delete_marker, destination),
             _ => RuleCoverage::Unknown,
         }
+    }
+}
+
+/// [`Rules::coverage_of`] once the rules are read.
+pub fn row_coverage(
+    rules: &ReplicationRules,
+    key: &str,
+    delete_marker: bool,
+    destination: &str,
+) -> RuleCoverage {
+    if rules.needs_tags(key) && !delete_marker {
+        return RuleCoverage::Unknown;
+    }
+    let coverage = rules.coverage(key, delete_marker.then_some(&[][..]), delete_marker, None);
+    let here = coverage.destinations.is_empty()
+        || coverage
+            .destinations
+            .iter()
+            .any(|d| d.bucket == destination);
+    if here {
+        coverage.rule_coverage()
+    } else {
+        RuleCoverage::NotCovered
     }
 }

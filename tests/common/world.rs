@@ -246,6 +246,33 @@ impl World {
         output.version_id.expect("versioned bucket")
     }
 
+    /// PUT an object while the source bucket has no replication rule (S3 gives it no
+    /// replication status), the rules put back after it; returns its version id.
+    pub async fn put_before_the_rule(&self, bucket: &str, key: &str, body: &[u8]) -> String {
+        let a = self.s3(SOURCE_KEY);
+        let rules = a
+            .get_bucket_replication()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .replication_configuration
+            .unwrap();
+        a.delete_bucket_replication()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let version = self.put(bucket, key, body).await;
+        a.put_bucket_replication()
+            .bucket(bucket)
+            .replication_configuration(rules)
+            .send()
+            .await
+            .unwrap();
+        version
+    }
+
     /// Sum of a metric's datapoints in the last 10 minutes, as CloudWatch holds them, for the
     /// exact dimension set (SourceBucket, plus DestinationBucket when given).
     pub async fn metric_sum(&self, name: &str, source: &str, destination: Option<&str>) -> f64 {
